@@ -1,0 +1,87 @@
+"""API plumbing shared by every app: the one exception handler (CONTRACT.md error body)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import ApplicationError
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(key): [str(v) for v in (value if isinstance(value, list) else [value])]
+            for key, value in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(v) for v in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def error_response(
+    *, code: str, message: str, http_status: int, fields: dict | None = None, headers=None
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return Response({"error": body}, status=http_status, headers=headers)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return error_response(
+            code=exc.code, message=str(exc.message), http_status=exc.status, fields=exc.fields
+        )
+    if isinstance(exc, DjangoValidationError):
+        fields = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        return error_response(
+            code="invalid", message=_("The input is not valid."), http_status=400, fields=fields
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    headers = {k: v for k, v in response.items() if k in ("Retry-After", "WWW-Authenticate")}
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response(
+            code="invalid",
+            message=_("The input is not valid."),
+            http_status=status.HTTP_400_BAD_REQUEST,
+            fields=_flatten(exc.detail),
+            headers=headers,
+        )
+    if isinstance(exc, exceptions.ParseError):
+        code = "malformed"
+    elif isinstance(exc, exceptions.Throttled):
+        code = "throttled"
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        code = "not_authenticated"
+    elif isinstance(exc, exceptions.PermissionDenied):
+        code = "forbidden"
+    elif isinstance(exc, exceptions.NotFound):
+        code = "not_found"
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        code = "method_not_allowed"
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        code = "unsupported_media_type"
+    else:
+        code = getattr(exc, "default_code", "error")
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    message = str(detail) if not isinstance(detail, dict | list) else _("The request failed.")
+    return error_response(
+        code=code, message=message, http_status=response.status_code, headers=headers
+    )

@@ -1,0 +1,49 @@
+"""Who did it and why: the history user and change reason that django-simple-history records.
+
+Every service takes a keyword-only `actor` (a User) and a `reason`. Commands and Celery tasks
+act as a named system actor (`system_actor("risk-scan")`), never as nobody.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+SYSTEM_PREFIX = "system:"
+
+
+def system_actor(name: str = "system") -> User:
+    """The named, unusable login that commands and tasks act as (`system:<name>`)."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    username = name if name.startswith(SYSTEM_PREFIX) else f"{SYSTEM_PREFIX}{name}"
+    user, created = user_model.objects.get_or_create(
+        username=username,
+        defaults={"is_active": False, "first_name": name},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def stamp(instance: models.Model, *, actor: Any, reason: str) -> models.Model:
+    """Tell simple-history who makes the next save of `instance` and why."""
+    instance._history_user = actor  # noqa: SLF001 - simple-history's documented hook
+    instance._change_reason = reason  # noqa: SLF001
+    return instance
+
+
+def save_with_history(
+    instance: models.Model, *, actor: Any, reason: str, update_fields: list[str] | None = None
+) -> None:
+    stamp(instance, actor=actor, reason=reason)
+    if update_fields is None:
+        instance.save()
+    else:
+        instance.save(update_fields=update_fields)

@@ -1,0 +1,19 @@
+"""The Celery app. Workers: `celery -A backoffice worker`; beat: `celery -A backoffice beat`."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+
+app = Celery("backoffice")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["backoffice.notices", "accounts", "complaints", "closures"])
+
+# Periodic work. Each entry calls one task that calls one service; the same services run
+# synchronously from `manage.py sweep` and `manage.py run_risk_scan`.
+app.conf.beat_schedule = {
+    "sweep": {"task": "backoffice.sweep", "schedule": 60.0},
+    "risk-scan": {"task": "closures.run_risk_scan", "schedule": crontab(minute=15, hour="*/6")},
+}

@@ -1,0 +1,36 @@
+"""Client IP behind a configurable number of trusted proxies, and the lockout answer."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+
+def client_ip(request: HttpRequest) -> str:
+    """REMOTE_ADDR, or the address TRUSTED_PROXY_COUNT hops from the right of X-Forwarded-For.
+
+    Only the hops our own proxies appended are trusted; anything further left is
+    client-supplied and could be forged.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR", "")
+    if proxies <= 0:
+        return remote
+    forwarded = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    if len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return forwarded[0] if forwarded else remote
+
+
+def lockout_response(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    message = _("Too many failed sign-in attempts. Try again in 15 minutes.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "locked_out", "message": message}}, status=429)
+    from django.shortcuts import render
+
+    return render(request, "backoffice/locked_out.html", {"message": message}, status=429)

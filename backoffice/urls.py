@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import health
+
+# The portal and the API are assembled from each app's own url modules, under one namespace each.
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", include("backoffice.staff_urls")),
+    path("admin/", admin.site.urls),
+    path("portal/", include("backoffice.portal_urls")),
+    path("api/v1/", include("backoffice.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
