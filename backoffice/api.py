@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -85,3 +85,33 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return error_response(
         code=code, message=message, http_status=response.status_code, headers=headers
     )
+
+
+# --- Input serializers -------------------------------------------------------------------------
+
+
+class RejectUnknownFieldsMixin:
+    """Mix into an input serializer (before `serializers.Serializer`) to answer 400 for fields
+    it does not declare, instead of silently ignoring them: a typo such as `acount` must not
+    pass as "no account given". Read-only fields count as unknown input too.
+
+        class InputSerializer(RejectUnknownFieldsMixin, serializers.Serializer): ...
+
+    or simply subclass `StrictInputSerializer`. Nested serializers need the mixin themselves.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        from collections.abc import Mapping
+
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(str(key) for key in data if key not in writable)
+            if unknown:
+                raise exceptions.ValidationError(
+                    {key: [_("Unknown field.")] for key in unknown}, code="unknown_field"
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Base class for API input serializers: unknown fields -> 400 (see the mixin)."""

@@ -1,0 +1,125 @@
+"""API sign-in and the permission classes shared by every app's API views.
+
+- `TokenLoginView` (`POST /api/v1/auth/token/`): `{"username", "password"}` -> `{"token"}`.
+  It authenticates through `django.contrib.auth.authenticate(request=...)`, so django-axes
+  counts failures toward the same lockout as the portal form (5 per username and IP, then
+  15 minutes; the locked-out answer is 429 with code "locked_out"). Staff members get no token
+  here (403): the customer API is not for them, and the back-office requires TOTP.
+- `IsCustomer`: the caller is an active, non-staff user with a Customer row. Use it on every
+  customer endpoint (`permission_classes = [IsCustomer]`); read `request.user.customer`.
+  Objects are then fetched through access-scoped selectors (another's object -> 404).
+- `HasRiskPermission`: the caller holds `accounts.raise_risk_signal` (the risk engine's
+  service user, or a risk officer) - for `POST /api/v1/risk/signals/`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .api import StrictInputSerializer, error_response
+
+
+def user_is_customer(user: Any) -> bool:
+    if not (user and user.is_authenticated and user.is_active) or user.is_staff:
+        return False
+    return hasattr(user, "customer")
+
+
+class IsCustomer(permissions.BasePermission):
+    """Signed in as a customer (not staff, not a service user)."""
+
+    message = gettext_lazy("This endpoint is for customers.")
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return user_is_customer(request.user)
+
+
+class HasRiskPermission(permissions.BasePermission):
+    """Holds the risk-engine permission `accounts.raise_risk_signal`."""
+
+    message = gettext_lazy("You are not allowed to raise risk signals.")
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.is_active
+            and user.has_perm("accounts.raise_risk_signal")
+        )
+
+
+_ErrorSchema = inline_serializer(
+    name="Error",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()), required=False
+                ),
+            },
+        )
+    },
+)
+
+
+class TokenLoginView(APIView):
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    class InputSerializer(StrictInputSerializer):
+        username = serializers.CharField(max_length=150, trim_whitespace=False)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(
+        operation_id="auth_token",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(_ErrorSchema),
+            403: OpenApiResponse(_ErrorSchema),
+            413: OpenApiResponse(_ErrorSchema),
+            429: OpenApiResponse(_ErrorSchema),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # The Django request (not DRF's wrapper): axes marks it when the caller is locked out,
+        # and its middleware then answers with the lockout response.
+        user = authenticate(
+            request=request._request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            return error_response(
+                code="invalid_credentials",
+                message=_("The username or password is not correct."),
+                http_status=status.HTTP_400_BAD_REQUEST,
+            )
+        if user.is_staff:
+            return error_response(
+                code="forbidden",
+                message=_("Staff members cannot sign in to the customer API."),
+                http_status=status.HTTP_403_FORBIDDEN,
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
