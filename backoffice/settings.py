@@ -250,6 +250,20 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Beat schedule entries are added by the apps in backoffice/celery.py.
 
+# --- Notices (outbox sent by Celery; backoffice/notices/) ------------------------------------
+# 8 tries, backoff from about a minute up to 12 hours (with jitter), then `failed` + staff alert.
+NOTICES_MAX_ATTEMPTS = env.int("NOTICES_MAX_ATTEMPTS", default=8)
+NOTICES_RETRY_BASE = timedelta(seconds=env.int("NOTICES_RETRY_BASE_SECONDS", default=60))
+NOTICES_RETRY_MAX = timedelta(seconds=env.int("NOTICES_RETRY_MAX_SECONDS", default=12 * 3600))
+# Retries sooner than this are requeued with a countdown; later ones wait in the database for
+# the sweeper (a long countdown would outlive the broker's visibility timeout).
+NOTICES_MAX_COUNTDOWN = timedelta(seconds=env.int("NOTICES_MAX_COUNTDOWN_SECONDS", default=300))
+# The sweeper publishes pending rows due for longer than this (fresh ones were just published).
+NOTICES_SWEEP_GRACE = timedelta(seconds=env.int("NOTICES_SWEEP_GRACE_SECONDS", default=60))
+NOTICES_SWEEP_BATCH = env.int("NOTICES_SWEEP_BATCH", default=5000)
+# A row `sending` for longer than this lost its worker: marked failed (outcome unknown).
+NOTICES_SENDING_LEASE = timedelta(seconds=env.int("NOTICES_SENDING_LEASE_SECONDS", default=900))
+
 # --- Email and SMS ----------------------------------------------------------------------------
 _email_url = env.str("EMAIL_URL", default="")
 if _email_url:

@@ -1,0 +1,1 @@
+"""Delivery backends. Email goes through Django's email backend; SMS through `sms.py`."""

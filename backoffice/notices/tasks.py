@@ -1,0 +1,35 @@
+"""Celery tasks of the outbox. Tasks take ids and call one service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="notices.send", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def notice_send_task(notice_id: int) -> str:
+    from .services import notice_send
+
+    outcome = notice_send(notice_id=notice_id)
+    if outcome.retry_at is not None:
+        wait = (outcome.retry_at - timezone.now()).total_seconds()
+        # Short waits ride on the broker; long ones live in the database for the sweeper
+        # (a long countdown would outlive Redis's visibility timeout and be redelivered).
+        if wait <= settings.NOTICES_MAX_COUNTDOWN.total_seconds():
+            try:
+                notice_send_task.apply_async((notice_id,), countdown=max(wait, 0), retry=False)
+            except Exception:
+                logger.exception("could not requeue notice %s; the sweeper will", notice_id)
+    return outcome.status
+
+
+@shared_task(name="backoffice.sweep", acks_late=True, ignore_result=True)
+def sweep_task() -> dict:
+    from backoffice.sweep import sweep_all
+
+    return sweep_all(now=timezone.now())
