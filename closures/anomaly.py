@@ -1,0 +1,121 @@
+"""Abnormal closure monitoring (PRODUCT.md, seed 000: 识别异常关闭行为). Three rules, each alert
+raised once (a unique key), listed in the admin and sent to managers by email:
+
+1. one staff member proposes more than CLOSURE_ALERT_PER_STAFF_PER_HOUR closures within an hour;
+2. the day's closure proposals exceed 3x the trailing 7-day daily average (and at least
+   CLOSURE_ALERT_DAILY_MIN, so a quiet week does not alert on a single closure);
+3. a non-customer closure is proposed for an account with no open risk signal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.enums import RiskSignalStatus
+from accounts.models import RiskSignal, User
+from backoffice.audit import save_with_history
+
+from .enums import AlertRule, ClosureReason, ClosureSource
+from .models import ClosureAlert, ClosureRequest
+from .notify import staff_notice
+
+
+def _alert_raise(
+    *,
+    rule: str,
+    key: str,
+    actor: User,
+    title: str,
+    text: str,
+    closure: ClosureRequest | None = None,
+    staff: User | None = None,
+    details: dict | None = None,
+) -> ClosureAlert | None:
+    if ClosureAlert.objects.filter(key=key).exists():
+        return None
+    alert = ClosureAlert(rule=rule, key=key, closure=closure, staff=staff, details=details or {})
+    try:
+        with transaction.atomic():
+            save_with_history(alert, actor=actor, reason=f"closure alert: {rule}")
+    except IntegrityError:
+        return None  # raised by a concurrent check: once is enough
+    staff_notice(
+        event="staff.closure_alert",
+        context={
+            "title": title,
+            "text": text,
+            "link": f"{settings.PORTAL_BASE_URL}/admin/closures/closurealert/{alert.pk}/change/",
+        },
+        actor=actor,
+        role="manager",
+        obj=alert,
+    )
+    return alert
+
+
+def alerts_on_proposal(*, closure: ClosureRequest, actor: User) -> list[ClosureAlert]:
+    raised = []
+    if closure.reason != ClosureReason.CUSTOMER_REQUEST:
+        has_signal = RiskSignal.objects.filter(
+            account_id=closure.account_id, status=RiskSignalStatus.OPEN
+        ).exists()
+        if not has_signal:
+            alert = _alert_raise(
+                rule=AlertRule.NO_RISK_SIGNAL,
+                key=f"no_risk_signal:{closure.pk}",
+                actor=actor,
+                closure=closure,
+                staff=closure.proposed_by if closure.proposed_by.is_staff else None,
+                title=f"closure #{closure.pk} proposed without an open risk signal",
+                text=f"{closure.get_reason_display()} by {closure.proposed_by.get_username()}",
+                details={"account": closure.account_id, "reason": closure.reason},
+            )
+            raised.append(alert)
+    if closure.source in (ClosureSource.AGENT, ClosureSource.RISK_OFFICER):
+        limit = settings.CLOSURE_ALERT_PER_STAFF_PER_HOUR
+        since = closure.created_at - timedelta(hours=1)
+        count = ClosureRequest.objects.filter(
+            proposed_by_id=closure.proposed_by_id, created_at__gt=since
+        ).count()  # served by closure_proposer_idx, bounded by one hour of one person
+        if count > limit:
+            hour = timezone.localtime(closure.created_at).strftime("%Y%m%d%H")
+            alert = _alert_raise(
+                rule=AlertRule.STAFF_BURST,
+                key=f"staff_burst:{closure.proposed_by_id}:{hour}",
+                actor=actor,
+                staff=closure.proposed_by,
+                title=f"{closure.proposed_by.get_username()} proposed {count} closures in an hour",
+                text=f"more than {limit} closures proposed within one hour",
+                details={"count": count, "limit": limit},
+            )
+            raised.append(alert)
+    return [a for a in raised if a is not None]
+
+
+def alerts_daily_check(*, actor: User, now: datetime | None = None) -> ClosureAlert | None:
+    """Today's proposals against the trailing 7-day daily average: one aggregate query."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week_ago = today - timedelta(days=7)
+    counts = ClosureRequest.objects.filter(created_at__gte=week_ago).aggregate(
+        today=Count("pk", filter=Q(created_at__gte=today)),
+        week=Count("pk", filter=Q(created_at__lt=today)),
+    )
+    average = counts["week"] / 7
+    minimum = getattr(settings, "CLOSURE_ALERT_DAILY_MIN", 10)
+    if counts["today"] < minimum or counts["today"] <= 3 * average:
+        return None
+    return _alert_raise(
+        rule=AlertRule.DAILY_SPIKE,
+        key=f"daily_spike:{today:%Y-%m-%d}",
+        actor=actor,
+        title=f"{counts['today']} closures today",
+        text=f"trailing 7-day daily average: {average:.1f}",
+        details={"today": counts["today"], "average": round(average, 2)},
+    )

@@ -1,0 +1,60 @@
+"""The closures part of the periodic sweep (called by the `backoffice.sweep` task and
+`manage.py sweep`, and by the closures take-effect task)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from backoffice.audit import save_with_history
+
+from . import selectors, services
+from .anomaly import alerts_daily_check
+from .notify import staff_notice
+
+
+def appeals_escalate_overdue(*, actor: User, now: datetime) -> int:
+    """Open appeals past their 15-day deadline: managers are told once per appeal."""
+    ids = list(
+        selectors.appeals_to_decide()
+        .filter(due_at__lt=now, escalated_at__isnull=True)
+        .values_list("pk", flat=True)[:200]
+    )
+    for appeal_id in ids:
+        with transaction.atomic():
+            appeal = selectors.appeal_for_update(appeal_id=appeal_id)
+            if appeal.escalated_at is not None:
+                continue
+            appeal.escalated_at = now
+            save_with_history(
+                appeal, actor=actor, reason="past its deadline", update_fields=["escalated_at"]
+            )
+            staff_notice(
+                event="staff.appeal_overdue",
+                context={
+                    "reference": appeal.reference,
+                    "due_at": appeal.due_at,
+                    "link": f"{settings.PORTAL_BASE_URL}/admin/closures/appeal/{appeal.pk}/change/",
+                },
+                actor=actor,
+                role="manager",
+                obj=appeal,
+            )
+    return len(ids)
+
+
+def closures_sweep(*, now: datetime | None = None, actor: User | None = None) -> dict[str, int]:
+    from backoffice.audit import system_actor
+
+    now = now or timezone.now()
+    actor = actor or system_actor("closures-sweep")
+    took_effect = services.closures_take_effect(actor=actor, now=now)
+    expired = services.closures_expire_unconfirmed(actor=actor, now=now)
+    escalated = appeals_escalate_overdue(actor=actor, now=now)
+    with transaction.atomic():
+        alerts_daily_check(actor=actor, now=now)
+    return {"took_effect": took_effect, "expired": expired, "appeals_escalated": escalated}

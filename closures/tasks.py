@@ -1,0 +1,21 @@
+"""Celery tasks of the closures app: thin, each calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="closures.run_risk_scan")
+def run_risk_scan() -> int:
+    from backoffice.audit import system_actor
+
+    from .risk_scan import risk_scan_run
+
+    return risk_scan_run(actor=system_actor("risk-scan")).proposed
+
+
+@shared_task(name="closures.sweep")
+def closures_sweep_task() -> dict:
+    from .sweeps import closures_sweep
+
+    return closures_sweep()
