@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,11 @@ class BackofficeConfig(AppConfig):
         from . import roles
 
         post_migrate.connect(roles.roles_sync_after_migrate, sender=self)
+
+
+class BackofficeAdminConfig(admin_apps.AdminConfig):
+    """`django.contrib.admin` with our OTP-enforcing site as the default `admin.site`."""
+
+    default = False  # not the default config of the backoffice app itself
+
+    default_site = "backoffice.admin_site.StaffAdminSite"

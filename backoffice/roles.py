@@ -37,11 +37,20 @@ _VIEW_ACCOUNTS = [
 ]
 
 # Apps extend these lists with their own permissions (complaints.*, closures.*).
+# The security hold (freeze / unfreeze admin actions, through accounts.services).
+_ACCOUNT_HOLD = ["accounts.change_creditaccount"]
+_SECURITY_LOGS = ["backoffice.view_piiaccesslog", "backoffice.view_stepupverification"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    AGENT: [*_VIEW_ACCOUNTS],
-    REVIEWER: [*_VIEW_ACCOUNTS],
-    MANAGER: [*_VIEW_ACCOUNTS, "accounts.view_unmasked_pii"],
-    RISK_OFFICER: [*_VIEW_ACCOUNTS, "accounts.raise_risk_signal", "accounts.add_risksignal"],
+    AGENT: [*_VIEW_ACCOUNTS, *_ACCOUNT_HOLD],
+    REVIEWER: [*_VIEW_ACCOUNTS, *_ACCOUNT_HOLD],
+    MANAGER: [*_VIEW_ACCOUNTS, *_ACCOUNT_HOLD, *_SECURITY_LOGS, "accounts.view_unmasked_pii"],
+    RISK_OFFICER: [
+        *_VIEW_ACCOUNTS,
+        *_ACCOUNT_HOLD,
+        "accounts.raise_risk_signal",
+        "accounts.add_risksignal",
+    ],
     AUDITOR: [*_VIEW_ACCOUNTS],
 }
 

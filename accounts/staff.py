@@ -1,0 +1,147 @@
+"""Staff members: creation with a role and a TOTP device, device enrollment on first login,
+and the logged reveal of a customer's unmasked personal data."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from backoffice import roles
+from backoffice.audit import SYSTEM_PREFIX, save_with_history
+from backoffice.errors import ApplicationError, Forbidden
+from backoffice.models import PiiAccessLog
+from backoffice.stepup import stepup_require
+
+from .models import Customer, User
+
+BACKUP_CODE_COUNT = 10
+TOTP_DEVICE_NAME = "authenticator"
+BACKUP_DEVICE_NAME = "backup codes"
+STAFF_ROLES = (roles.AGENT, roles.REVIEWER, roles.MANAGER, roles.RISK_OFFICER, roles.AUDITOR)
+
+
+def _role_group(role: str) -> Group:
+    if role not in STAFF_ROLES:
+        raise ApplicationError(
+            _("Unknown role %(role)s.") % {"role": role},
+            code="invalid",
+            status=400,
+            fields={"role": [_("Choose one of: %(roles)s.") % {"roles": ", ".join(STAFF_ROLES)}]},
+        )
+    group = Group.objects.filter(name=role).first()
+    if group is None:
+        roles.roles_sync()
+        group = Group.objects.get(name=role)
+    return group
+
+
+@transaction.atomic
+def staff_upsert(
+    *,
+    actor: User,
+    reason: str,
+    username: str,
+    role: str,
+    password: str | None = None,
+    email: str | None = None,
+) -> tuple[User, TOTPDevice]:
+    """Create or update a staff member: active, is_staff, never superuser, in exactly one role
+    group, with a new confirmed TOTP device (any old devices and backup codes are replaced).
+
+    A new member created without a password gets an unusable one (set it with
+    `manage.py changepassword`)."""
+    username = (username or "").strip()
+    if not username or username.startswith(SYSTEM_PREFIX):
+        raise ApplicationError(
+            _("Choose another username."),
+            code="invalid",
+            status=400,
+            fields={"username": [_("Not allowed.")]},
+        )
+    group = _role_group(role)
+    user = User.objects.select_for_update().filter(username=username).first()
+    if user is not None and hasattr(user, "customer"):
+        raise ApplicationError(
+            _("This username belongs to a customer."), code="customer_not_staff", status=400
+        )
+    if user is None:
+        user = User(username=username)
+        if not password:
+            user.set_unusable_password()
+    user.is_staff = True
+    user.is_superuser = False
+    user.is_active = True
+    if password:
+        user.set_password(password)
+    if email is not None:
+        user.email = email
+    save_with_history(user, actor=actor, reason=reason)
+    role_groups = Group.objects.filter(name__in=STAFF_ROLES).exclude(pk=group.pk)
+    user.groups.remove(*role_groups)
+    user.groups.add(group)
+    user.user_permissions.clear()
+
+    # Credentials, not domain data: the old devices are replaced outright.
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+    return user, device
+
+
+@transaction.atomic
+def staff_totp_enroll_start(*, user: User) -> TOTPDevice:
+    """The unconfirmed TOTP device a first login enrolls (created once, reused until confirmed)."""
+    if not user.is_staff:
+        raise Forbidden(_("Only staff members enroll an authenticator here."))
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False)
+        .order_by("pk")
+        .first()
+    )
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+@transaction.atomic
+def staff_totp_enroll_confirm(*, user: User, device_id: int, token: str) -> list[str] | None:
+    """Confirm the device with a code from it; returns fresh backup codes (shown once), or None
+    when the code is wrong."""
+    device = (
+        TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False)
+    ).first()
+    if device is None or not token or not device.verify_token(token.strip()):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    backup = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _i in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=backup, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def customer_pii_reveal(
+    *, actor: User, customer_id: int, ip_address: str | None = None
+) -> dict[str, str]:
+    """The customer's phone and national ID in clear, for holders of the permission who
+    entered a one-time code in the last 15 minutes. Every reveal is logged."""
+    if not (actor.is_active and actor.is_staff and actor.has_perm("accounts.view_unmasked_pii")):
+        raise Forbidden(_("You may not see unmasked personal data."))
+    stepup_require(actor=actor)
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise ApplicationError(_("No such customer."), code="not_found", status=404)
+    PiiAccessLog.objects.create(
+        user=actor,
+        subject=f"customer:{customer.pk}",
+        fields="phone,national_id",
+        ip_address=ip_address,
+    )
+    return {"phone": customer.phone, "national_id": customer.national_id}

@@ -1,0 +1,278 @@
+"""The staff admin site: every admin page needs a session verified by an OTP device.
+
+- Login (`/admin/login/`): username + password + one-time code in one form. A staff member
+  with no confirmed device yet is signed in password-only and sent to enrollment; that session
+  reaches no admin page (``has_permission`` requires ``request.user.is_verified()``).
+- Enrollment (`/admin/enroll/`): QR code (inline SVG) of a new TOTP device, confirmed with a
+  code; then backup codes (otp_static), shown once.
+- Step-up (`/admin/stepup/?next=...`): a fresh one-time code for sensitive actions
+  (``backoffice.stepup``), then back to ``next``.
+- Logout (`/admin/logout/`, POST).
+
+Registering a ModelAdmin on this site always mixes in ``NoDeleteMixin``: nothing is deleted
+from the admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+from django_otp.admin import OTPAdminSite
+
+from .admin_mixins import NoDeleteMixin
+
+CODE_LABEL = gettext_lazy("One-time code")
+
+
+def _code_field(label: Any = CODE_LABEL) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=16,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": False}
+        ),
+    )
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    """Password and one-time code together; one error message for any wrong part."""
+
+    otp_token = _code_field()
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": gettext_lazy(
+            "Please enter the correct username, password and one-time code of a staff "
+            "account. Note that the fields may be case-sensitive."
+        ),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.otp_device = None
+
+    def clean(self) -> dict:
+        cleaned = super().clean()  # password, is_active, is_staff (axes counts failures)
+        user = self.get_user()
+        if user is None:
+            return cleaned
+        devices = list(devices_for_user(user, confirmed=True))
+        if not devices:
+            # First login: password only, then enrollment. That session reaches no admin page.
+            return cleaned
+        token = (cleaned.get("otp_token") or "").strip().replace(" ", "")
+        for device in devices:
+            if token and device.verify_token(token):
+                self.otp_device = device
+                user.otp_device = device  # django_otp persists it on user_logged_in
+                return cleaned
+        user_login_failed.send(
+            sender=__name__,
+            credentials={"username": cleaned.get("username")},
+            request=self.request,
+        )
+        self.user_cache = None
+        raise self.get_invalid_login_error()
+
+
+class StaffLoginView(LoginView):
+    authentication_form = StaffLoginForm
+    template_name = "admin/backoffice/login.html"
+
+    def form_valid(self, form: StaffLoginForm) -> HttpResponse:
+        response = super().form_valid(form)
+        if form.otp_device is None:
+            return HttpResponseRedirect(reverse("admin:enroll"))
+        return response
+
+
+class StepUpForm(forms.Form):
+    otp_token = _code_field()
+
+    def __init__(self, *args: Any, user: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.request = request
+
+    def clean(self) -> dict:
+        from .stepup import stepup_verify
+
+        cleaned = super().clean()
+        ok = stepup_verify(
+            user=self.user,
+            token=cleaned.get("otp_token") or "",
+            session_key=self.request.session.session_key or "",
+            purpose="admin",
+        )
+        if not ok:
+            raise forms.ValidationError(
+                _("That code is not valid. Enter the current code from your authenticator."),
+                code="invalid_token",
+            )
+        return cleaned
+
+
+class EnrollForm(forms.Form):
+    otp_token = _code_field(gettext_lazy("Code shown by your authenticator"))
+
+
+def qr_svg(data: str) -> str:
+    """An inline SVG QR code of `data` (no image file, nothing leaves the server)."""
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return image.to_string(encoding="unicode")
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME) or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+class StaffAdminSite(OTPAdminSite):
+    site_header = gettext_lazy("Credit service desk")
+    site_title = gettext_lazy("Service desk back-office")
+    index_title = gettext_lazy("Back-office")
+    login_form = StaffLoginForm
+    login_template = "admin/backoffice/login.html"
+
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
+        self.disable_action("delete_selected")
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, NoDeleteMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (NoDeleteMixin, admin_class),
+                {"__module__": admin_class.__module__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
+
+    # --- URLs ------------------------------------------------------------------------------
+
+    def get_urls(self) -> list:
+        custom = [
+            path("logout/", csrf_protect(never_cache(require_POST(self.logout))), name="logout"),
+            path("enroll/", csrf_protect(never_cache(self.enroll_view)), name="enroll"),
+            path("stepup/", self.admin_view(self.stepup_view), name="stepup"),
+        ]
+        return custom + super().get_urls()
+
+    # --- Login / logout ---------------------------------------------------------------------
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": _("Log in"),
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        return StaffLoginView.as_view(extra_context=context)(request)
+
+    def logout(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        auth_logout(request)
+        return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
+
+    # --- Enrollment -------------------------------------------------------------------------
+
+    def enroll_view(self, request: HttpRequest) -> HttpResponse:
+        from accounts.staff import staff_totp_enroll_confirm, staff_totp_enroll_start
+
+        user = request.user
+        login_url = reverse("admin:login", current_app=self.name)
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return HttpResponseRedirect(login_url)
+        if user.is_verified():
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        if any(True for _d in devices_for_user(user, confirmed=True)):
+            # Enrolled already: sign in with a code from that device.
+            return HttpResponseRedirect(login_url)
+        device = staff_totp_enroll_start(user=user)
+        form = EnrollForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            codes = staff_totp_enroll_confirm(
+                user=user, device_id=device.pk, token=form.cleaned_data["otp_token"]
+            )
+            if codes is not None:
+                device.refresh_from_db()
+                otp_login(request, device)
+                context = {
+                    **self.each_context(request),
+                    "title": _("Your backup codes"),
+                    "codes": codes,
+                    "index_url": reverse("admin:index", current_app=self.name),
+                }
+                response = TemplateResponse(request, "staff/backup_codes.html", context)
+                response["Cache-Control"] = "no-store"
+                return response
+            form.add_error(
+                "otp_token",
+                _("That code is not valid. Enter the current code from your authenticator."),
+            )
+        secret = device.config_url.split("secret=", 1)[1].split("&", 1)[0]
+        context = {
+            **self.each_context(request),
+            "title": _("Set up your authenticator"),
+            "qr_svg": mark_safe(qr_svg(device.config_url)),  # noqa: S308 - generated by qrcode
+            "secret": secret,
+            "form": form,
+        }
+        response = TemplateResponse(request, "staff/enroll.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    # --- Step-up ----------------------------------------------------------------------------
+
+    def stepup_view(self, request: HttpRequest) -> HttpResponse:
+        index = reverse("admin:index", current_app=self.name)
+        form = StepUpForm(request.POST or None, user=request.user, request=request)
+        if request.method == "POST" and form.is_valid():
+            return HttpResponseRedirect(_safe_next(request, index))
+        context = {
+            **self.each_context(request),
+            "title": _("Confirm with a one-time code"),
+            "form": form,
+            "next": _safe_next(request, index),
+        }
+        return TemplateResponse(request, "staff/stepup.html", context)
+
+
+def stepup_url(next_url: str) -> str:
+    """Where to send a staff member who needs a fresh code before `next_url`."""
+    from urllib.parse import urlencode
+
+    return f"{resolve_url('admin:stepup')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"

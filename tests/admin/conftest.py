@@ -1,0 +1,73 @@
+"""Fixtures for the staff admin tests: staff members with real TOTP devices and sessions that
+signed in through the real login form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+from accounts.staff import staff_upsert
+
+PASSWORD = "Staff-pass-2026!"
+
+
+def totp_now(device: TOTPDevice) -> str:
+    """The current code of `device`, computed independently of the device's own verify()."""
+    device.refresh_from_db()
+    # Tests sign in and step up within the same 30 s: forget the last used step so the same
+    # code is accepted again (replay protection is django-otp's, not what these tests check).
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        last_t=-1, throttling_failure_count=0, throttling_failure_timestamp=None
+    )
+    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login(client: Client, user: User, device: TOTPDevice, password: str = PASSWORD):
+    return client.post(
+        "/admin/login/",
+        {
+            "username": user.username,
+            "password": password,
+            "otp_token": totp_now(device),
+            "next": "/admin/",
+        },
+    )
+
+
+@pytest.fixture
+def make_staff(system_user) -> Callable[..., tuple[User, TOTPDevice]]:
+    counter = iter(range(1000))
+
+    def make(role: str = "agent", username: str | None = None) -> tuple[User, TOTPDevice]:
+        name = username or f"{role}{next(counter)}"
+        return staff_upsert(
+            actor=system_user, reason="test", username=name, role=role, password=PASSWORD
+        )
+
+    return make
+
+
+@pytest.fixture
+def staff_client(make_staff) -> Callable[..., tuple[Client, User, TOTPDevice]]:
+    """A client signed in through /admin/login/ with password and TOTP (a verified session)."""
+
+    def make(role: str = "agent") -> tuple[Client, User, TOTPDevice]:
+        user, device = make_staff(role)
+        client = Client()
+        response = login(client, user, device)
+        assert response.status_code == 302, response.content[:2000]
+        assert response["Location"] == "/admin/"
+        return client, user, device
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
