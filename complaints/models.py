@@ -1,0 +1,307 @@
+"""Complaints and disputes of loan records, with their clocks, decisions and reviews.
+
+Writes go through complaints.services; reads through complaints.selectors. Every model keeps
+its history with the acting user and a reason; nothing is deleted (FKs PROTECT).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from . import clock
+from .enums import (
+    OPEN_STATUSES,
+    AlertDimension,
+    Category,
+    Channel,
+    EventType,
+    ItemOutcome,
+    Outcome,
+    PauseReason,
+    ReviewOutcome,
+    ReviewStatus,
+    RootCause,
+    Status,
+)
+
+ZERO = Decimal("0.00")
+USER = settings.AUTH_USER_MODEL
+
+
+def _money(verbose_name, **kwargs) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
+
+
+def _user_fk(verbose_name, related_name: str = "+") -> models.ForeignKey:
+    return models.ForeignKey(
+        USER,
+        verbose_name=verbose_name,
+        on_delete=models.PROTECT,
+        related_name=related_name,
+        null=True,
+        blank=True,
+    )
+
+
+_OPEN = Q(status__in=OPEN_STATUSES)
+
+
+class Complaint(models.Model):
+    reference = models.CharField(_("reference"), max_length=24, unique=True)
+    customer = models.ForeignKey(
+        "accounts.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="complaints",
+    )
+    account = models.ForeignKey(
+        "accounts.CreditAccount",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="complaints",
+        null=True,
+        blank=True,
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.RECEIVED
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    description = models.TextField(_("description"))
+    account_compromised = models.BooleanField(_("account may be compromised"), default=False)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    # The decision clock: clock_days (15, 30 or 60) plus the days spent paused.
+    clock_days = models.PositiveSmallIntegerField(_("clock (days)"), default=clock.DECISION_DAYS)
+    paused_days = models.PositiveSmallIntegerField(_("days paused"), default=0)
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    pause_reason = models.CharField(
+        _("pause reason"), max_length=12, choices=PauseReason.choices, blank=True
+    )
+    due_at = models.DateTimeField(_("decision due"))
+    extension_requested_by = _user_fk(_("further extension requested by"))
+    extension_request_reason = models.TextField(_("further extension reason"), blank=True)
+    assignee = _user_fk(_("assignee"), "assigned_complaints")
+    drafted_by = _user_fk(_("decision drafted by"))
+    approved_by = _user_fk(_("decision approved by"))
+    decision_text = models.TextField(_("decision"), blank=True)
+    root_cause = models.CharField(
+        _("root cause"), max_length=24, choices=RootCause.choices, blank=True
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Sweep bookkeeping: which deadline we last reminded about / escalated.
+    reminded_for = models.DateTimeField(null=True, blank=True, editable=False)
+    escalated_for = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="complaint_status_valid"
+            ),
+        ]
+        indexes = [
+            # Queues: unassigned / mine / due soon / overdue, all sorted by deadline.
+            models.Index(
+                fields=["due_at", "id"],
+                name="complaint_unassigned_idx",
+                condition=_OPEN & Q(assignee__isnull=True),
+            ),
+            models.Index(
+                fields=["assignee", "due_at", "id"], name="complaint_mine_idx", condition=_OPEN
+            ),
+            models.Index(
+                fields=["due_at", "id"],
+                name="complaint_open_due_idx",
+                condition=_OPEN & Q(paused_at__isnull=True),
+            ),
+            models.Index(fields=["customer", "-received_at"], name="complaint_customer_idx"),
+            models.Index(fields=["category", "received_at"], name="complaint_category_idx"),
+            models.Index(fields=["status", "-received_at"], name="complaint_status_idx"),
+        ]
+        permissions = [
+            ("work_complaint", _("Can work complaints (assign, notes, clocks, decisions)")),
+            ("approve_decision", _("Can approve complaint decisions")),
+            ("approve_extension", _("Can approve further extensions")),
+            ("decide_review", _("Can decide review requests")),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def sla_badge(self, now=None) -> str:
+        now = now or timezone.now()
+        if not self.is_open:
+            return "none"
+        return clock.sla_badge(self.due_at, now=now, paused=self.paused_at is not None)
+
+    def time_left(self, now=None):
+        return clock.time_left(self.due_at, now=now or timezone.now())
+
+
+class DisputedItem(models.Model):
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="items"
+    )
+    loan = models.ForeignKey(
+        "accounts.LoanRecord",
+        verbose_name=_("loan record"),
+        on_delete=models.PROTECT,
+        related_name="disputed_items",
+    )
+    outcome = models.CharField(_("outcome"), max_length=10, choices=ItemOutcome.choices, blank=True)
+    reasons = models.TextField(_("reasons"), blank=True)
+    # What the reversal gave back (filled when an upheld decision is applied).
+    reversed_outstanding = _money(_("outstanding written off"), default=ZERO)
+    refunded_repaid = _money(_("repaid amount refunded"), default=ZERO)
+    refunded_fees = _money(_("fees refunded"), default=ZERO)
+    refunded_interest = _money(_("interest refunded"), default=ZERO)
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("disputed loan record")
+        verbose_name_plural = _("disputed loan records")
+        constraints = [
+            models.UniqueConstraint(fields=["complaint", "loan"], name="disputed_item_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}:{self.loan_id}"
+
+
+class CaseEvent(models.Model):
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
+    )
+    type = models.CharField(_("event"), max_length=24, choices=EventType.choices)
+    actor = _user_fk(_("actor"))
+    old = models.CharField(_("before"), max_length=64, blank=True)
+    new = models.CharField(_("after"), max_length=64, blank=True)
+    customer_visible = models.BooleanField(_("visible to the customer"), default=False)
+    text = models.TextField(_("text"), blank=True)
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        indexes = [models.Index(fields=["complaint", "at", "id"], name="case_event_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class InternalNote(models.Model):
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="notes"
+    )
+    author = models.ForeignKey(
+        USER, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("written"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("internal note")
+        verbose_name_plural = _("internal notes")
+        indexes = [models.Index(fields=["complaint", "created_at"], name="note_complaint_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class Compensation(models.Model):
+    complaint = models.OneToOneField(
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="compensation",
+    )
+    amount = _money(_("amount"))
+    reason = models.TextField(_("reason"))
+    proposed_by = models.ForeignKey(
+        USER, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("compensation")
+        verbose_name_plural = _("compensations")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="compensation_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount}"
+
+
+class VerificationRequest(models.Model):
+    """The customer's request for a review (核查) of a decision."""
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    grounds = models.TextField(_("grounds"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.SUBMITTED
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=ReviewOutcome.choices, blank=True
+    )
+    decision_text = models.TextField(_("decision"), blank=True)
+    handler = _user_fk(_("handled by"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    due_at = models.DateTimeField(_("decision due"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("review request")
+        verbose_name_plural = _("review requests")
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="review_open_due_idx", condition=Q(status="submitted")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} / {self.received_at:%Y-%m-%d}"
+
+
+class IncidentAlert(models.Model):
+    """>= 5 unauthorized-loan complaints within 24 h sharing a partner interface or merchant."""
+
+    dimension = models.CharField(_("dimension"), max_length=20, choices=AlertDimension.choices)
+    value = models.CharField(_("value"), max_length=120)
+    complaint_count = models.PositiveIntegerField(_("complaints"))
+    window_start = models.DateTimeField(_("window start"))
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("incident alert")
+        verbose_name_plural = _("incident alerts")
+        indexes = [
+            models.Index(fields=["dimension", "value", "-raised_at"], name="incident_value_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_dimension_display()}: {self.value}"

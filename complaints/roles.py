@@ -1,0 +1,24 @@
+"""Complaint permissions per role (merged into backoffice.roles)."""
+
+_VIEW = [
+    "complaints.view_complaint",
+    "complaints.view_disputeditem",
+    "complaints.view_caseevent",
+    "complaints.view_internalnote",
+    "complaints.view_compensation",
+    "complaints.view_verificationrequest",
+    "complaints.view_incidentalert",
+]
+
+ROLE_PERMISSIONS = {
+    "agent": [*_VIEW, "complaints.work_complaint"],
+    "reviewer": [*_VIEW, "complaints.work_complaint", "complaints.approve_decision"],
+    "manager": [
+        *_VIEW,
+        "complaints.work_complaint",
+        "complaints.approve_decision",
+        "complaints.approve_extension",
+        "complaints.decide_review",
+    ],
+    "auditor": [*_VIEW],
+}
