@@ -1,7 +1,22 @@
 """URL patterns of this app, mounted by backoffice.portal_urls, api_urls and staff_urls."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-portal_patterns: list = []
-api_patterns: list = []
+from backoffice.api_auth import TokenLoginView
+
+from . import api, views
+
+# Customer portal (helper D).
+portal_patterns: list = [
+    path("login/", views.PortalLoginView.as_view(), name="login"),
+    path("logout/", views.portal_logout, name="logout"),
+    path("", views.account_list, name="accounts"),
+    path("accounts/<int:account_id>/", views.account_detail, name="account"),
+]
+# REST API (helper D).
+api_patterns: list = [
+    path("auth/token/", TokenLoginView.as_view(), name="auth-token"),
+    path("accounts/", api.AccountListApi.as_view(), name="accounts"),
+    path("accounts/<int:account_id>/loans/", api.AccountLoansApi.as_view(), name="account-loans"),
+]
 staff_patterns: list = []

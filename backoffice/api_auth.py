@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
@@ -59,7 +59,8 @@ class HasRiskPermission(permissions.BasePermission):
         )
 
 
-_ErrorSchema = inline_serializer(
+# The error body of CONTRACT.md, for `@extend_schema(responses={400: ERROR_RESPONSE_SCHEMA})`.
+ERROR_RESPONSE_SCHEMA = inline_serializer(
     name="Error",
     fields={
         "error": inline_serializer(
@@ -92,10 +93,10 @@ class TokenLoginView(APIView):
         request=InputSerializer,
         responses={
             200: OutputSerializer,
-            400: OpenApiResponse(_ErrorSchema),
-            403: OpenApiResponse(_ErrorSchema),
-            413: OpenApiResponse(_ErrorSchema),
-            429: OpenApiResponse(_ErrorSchema),
+            400: ERROR_RESPONSE_SCHEMA,
+            403: ERROR_RESPONSE_SCHEMA,
+            413: ERROR_RESPONSE_SCHEMA,
+            429: ERROR_RESPONSE_SCHEMA,
         },
         auth=[],
     )

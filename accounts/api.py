@@ -1,0 +1,92 @@
+"""Customer API of the accounts app: own accounts, and one account's loan records (paginated).
+
+Thin views: IsCustomer, access-scoped selectors (another's account -> 404), output serializers.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer
+
+from . import selectors
+from .enums import AccountStatus, LoanChannel, LoanKind, LoanStatus
+from .views import with_latest_closure
+
+
+class AccountListApi(APIView):
+    permission_classes = [IsCustomer]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        number_masked = serializers.CharField()
+        status = serializers.ChoiceField(choices=AccountStatus.choices)
+        credit_limit = serializers.DecimalField(max_digits=14, decimal_places=2)
+        outstanding_balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+        available_credit = serializers.DecimalField(max_digits=14, decimal_places=2)
+        interest_free_days = serializers.IntegerField()
+        opened_at = serializers.DateTimeField()
+        closed_at = serializers.DateTimeField(allow_null=True)
+        closure = serializers.IntegerField(
+            source="closure_id",
+            allow_null=True,
+            help_text="The id of the account's latest closure request, or null.",
+        )
+
+    @extend_schema(
+        operation_id="accounts_list",
+        responses={
+            200: OutputSerializer(many=True),
+            401: ERROR_RESPONSE_SCHEMA,
+            403: ERROR_RESPONSE_SCHEMA,
+            429: ERROR_RESPONSE_SCHEMA,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        accounts = with_latest_closure(selectors.accounts_for_user(user=request.user))
+        return Response(self.OutputSerializer(accounts, many=True).data)
+
+
+class LoanCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 25
+
+
+class AccountLoansApi(APIView):
+    permission_classes = [IsCustomer]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        reference = serializers.CharField()
+        amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+        kind = serializers.ChoiceField(choices=LoanKind.choices)
+        merchant = serializers.CharField()
+        channel = serializers.ChoiceField(choices=LoanChannel.choices)
+        status = serializers.ChoiceField(choices=LoanStatus.choices)
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="account_loans_list",
+        responses={
+            200: OutputSerializer(many=True),
+            401: ERROR_RESPONSE_SCHEMA,
+            403: ERROR_RESPONSE_SCHEMA,
+            404: OpenApiResponse(ERROR_RESPONSE_SCHEMA, description="Missing, or not yours."),
+            429: ERROR_RESPONSE_SCHEMA,
+        },
+    )
+    def get(self, request: Request, account_id: int) -> Response:
+        account = selectors.account_for_user(user=request.user, account_id=account_id)
+        paginator = LoanCursorPagination()
+        rows = paginator.paginate_queryset(
+            selectors.loans_for_account(account=account), request, view=self
+        )
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
+
+    # drf-spectacular wraps `many=True` responses in the paginator's envelope.
+    pagination_class = LoanCursorPagination

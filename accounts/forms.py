@@ -1,0 +1,35 @@
+"""Portal forms of the accounts app."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomerLoginForm(AuthenticationForm):
+    """The portal sign-in form (fields `username`, `password`). It authenticates through
+    `authenticate(request, ...)`, so django-axes counts failures; staff members are refused
+    here (they sign in to /admin/ with a password and TOTP)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("The username or password is not correct."),
+        "staff": _("Staff members sign in to the back-office, not the customer portal."),
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update({"autocomplete": "username"})
+        self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+        # AuthenticationForm sets username max_length after the field is built, so no validator
+        # enforces it; an over-long name would reach django-axes, whose username column is 255
+        # characters (a database error). Enforce both lengths before authenticate() runs.
+        self.fields["username"].validators.append(MaxLengthValidator(150))
+        self.fields["password"].validators.append(MaxLengthValidator(128))
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if user.is_staff:
+            raise forms.ValidationError(self.error_messages["staff"], code="staff")

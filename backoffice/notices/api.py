@@ -1,0 +1,46 @@
+"""`GET /api/v1/messages/`: the notices sent to the calling customer, newest first (paginated)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer
+
+from .enums import Channel
+from .selectors import notices_for_customer
+
+
+class MessageCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 25
+
+
+class MessageListApi(APIView):
+    permission_classes = [IsCustomer]
+    pagination_class = MessageCursorPagination
+
+    class OutputSerializer(serializers.Serializer):
+        at = serializers.DateTimeField(source="created_at")
+        event = serializers.CharField()
+        channel = serializers.ChoiceField(choices=Channel.choices)
+        subject = serializers.CharField()
+        body = serializers.CharField()
+
+    @extend_schema(
+        operation_id="messages_list",
+        responses={
+            200: OutputSerializer(many=True),
+            401: ERROR_RESPONSE_SCHEMA,
+            403: ERROR_RESPONSE_SCHEMA,
+            429: ERROR_RESPONSE_SCHEMA,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        rows = paginator.paginate_queryset(notices_for_customer(request.user), request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle and rate-limit counters live in the cache: start every test from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign a user into the Django test client (axes needs a request, so no client.login)."""
+
+    def _login(user):
+        client.force_login(user, backend=MODEL_BACKEND)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(api_client):
+    """An APIClient carrying the token of `user`."""
+    from rest_framework.authtoken.models import Token
+
+    def _as(user):
+        token, _ = Token.objects.get_or_create(user=user)
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return api_client
+
+    return _as
