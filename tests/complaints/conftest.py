@@ -16,3 +16,8 @@ def _roles(request) -> None:
         from backoffice.roles import roles_sync
 
         roles_sync()
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,148 @@
+"""Complaint endpoints of the customer API (CONTRACT.md)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backoffice.api import StrictInputSerializer
+from backoffice.api_auth import IsCustomer
+
+from . import selectors, services
+from .enums import Category, Channel
+from .models import Complaint
+
+
+class ComplaintOutput(serializers.Serializer):
+    reference = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.CharField()
+    outcome = serializers.SerializerMethodField()
+    received_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_text = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+
+    def get_outcome(self, obj: Complaint) -> str | None:
+        return obj.outcome if obj.decided_at else None
+
+    def get_decision_text(self, obj: Complaint) -> str:
+        return obj.decision_text if obj.decided_at else ""
+
+    def get_items(self, obj: Complaint) -> list[dict]:
+        return [
+            {"loan_record": i.loan_id, "outcome": (i.outcome or None) if obj.decided_at else None}
+            for i in obj.items.all()
+        ]
+
+    def get_timeline(self, obj: Complaint) -> list[dict]:
+        return [
+            {
+                "at": serializers.DateTimeField().to_representation(e.at),
+                "event": e.type,
+                "text": "" if e.type == "decided" else e.text,
+            }
+            for e in obj.visible_events
+        ]
+
+
+class ComplaintCreatedOutput(serializers.Serializer):
+    reference = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+
+
+class ComplaintListApi(APIView):
+    permission_classes = [IsCustomer]
+    page_size = 50
+
+    class InputSerializer(StrictInputSerializer):
+        category = serializers.ChoiceField(choices=Category.choices)
+        account = serializers.IntegerField(required=False, allow_null=True)
+        loan_records = serializers.ListField(
+            child=serializers.IntegerField(), required=False, default=list, max_length=100
+        )
+        description = serializers.CharField(max_length=4000)
+        account_compromised = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(responses=ComplaintOutput(many=True))
+    def get(self, request: Request) -> Response:
+        qs = selectors.complaints_for_user_detailed(user=request.user)
+        before = request.query_params.get("before")
+        if before:
+            qs = qs.filter(received_at__lt=before)
+        rows = list(qs[: self.page_size])
+        return Response(ComplaintOutput(rows, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: ComplaintCreatedOutput})
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        account_id = v.get("account")
+        if account_id is not None:
+            from accounts.selectors import accounts_for_user
+
+            if not accounts_for_user(user=request.user).filter(pk=account_id).exists():
+                return Response(
+                    {
+                        "error": {
+                            "code": "invalid",
+                            "message": _("The input is not valid."),
+                            "fields": {"account": [_("Not one of your accounts.")]},
+                        }
+                    },
+                    status=400,
+                )
+        complaint = services.complaint_submit(
+            actor=request.user,
+            reason=_("Filed through the API"),
+            customer=request.user.customer,
+            category=v["category"],
+            description=v["description"],
+            channel=Channel.API,
+            account_id=account_id,
+            loan_record_ids=v["loan_records"],
+            account_compromised=v["account_compromised"],
+        )
+        return Response(ComplaintCreatedOutput(complaint).data, status=status.HTTP_201_CREATED)
+
+
+class ComplaintDetailApi(APIView):
+    permission_classes = [IsCustomer]
+
+    @extend_schema(responses=ComplaintOutput)
+    def get(self, request: Request, reference: str) -> Response:
+        complaint = selectors.complaint_for_user(user=request.user, reference=reference)
+        return Response(ComplaintOutput(complaint).data)
+
+
+class ComplaintReviewApi(APIView):
+    permission_classes = [IsCustomer]
+
+    class InputSerializer(StrictInputSerializer):
+        grounds = serializers.CharField(max_length=4000)
+
+    class OutputSerializer(serializers.Serializer):
+        reference = serializers.CharField(source="complaint.reference")
+        status = serializers.CharField()
+        received_at = serializers.DateTimeField()
+        due_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        complaint = selectors.complaint_for_user(user=request.user, reference=reference)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = services.review_request(
+            complaint_id=complaint.pk, actor=request.user, grounds=data.validated_data["grounds"]
+        )
+        return Response(self.OutputSerializer(review).data, status=status.HTTP_201_CREATED)

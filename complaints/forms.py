@@ -1,0 +1,149 @@
+"""Portal forms (fields fixed by CONTRACT.md) and the staff forms of the admin pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import CreditAccount, LoanRecord
+
+from .enums import Category, Channel, ItemOutcome, PauseReason, ReviewOutcome, RootCause
+
+
+class ComplaintForm(forms.Form):
+    category = forms.ChoiceField(label=_("What is it about?"), choices=Category.choices)
+    account = forms.ModelChoiceField(
+        label=_("Account"), queryset=CreditAccount.objects.none(), required=False
+    )
+    loan_records = forms.ModelMultipleChoiceField(
+        label=_("Loan records you did not make"),
+        queryset=LoanRecord.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    description = forms.CharField(
+        label=_("What happened?"), widget=forms.Textarea(attrs={"rows": 5}), max_length=4000
+    )
+    account_compromised = forms.BooleanField(
+        label=_("My account may have been used by someone else (freeze it and sign me out)"),
+        required=False,
+    )
+
+    def __init__(self, *args, accounts, loans, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = accounts
+        self.fields["account"].label_from_instance = lambda a: a.number_masked
+        self.fields["loan_records"].queryset = loans
+        self.fields["loan_records"].label_from_instance = (
+            lambda loan: f"{loan.created_at:%Y-%m-%d} {loan.reference} {loan.merchant} "
+            f"¥{loan.amount}"
+        )
+
+    def clean(self):
+        data = super().clean()
+        account = data.get("account")
+        loans = data.get("loan_records") or []
+        if data.get("category") == Category.UNAUTHORIZED_LOAN and not loans:
+            self.add_error("loan_records", _("Choose the loan records you did not make."))
+        if loans and account is None:
+            self.add_error("account", _("Choose the account."))
+        if account is not None and any(loan.account_id != account.pk for loan in loans):
+            self.add_error("loan_records", _("Choose loan records of this account."))
+        return data
+
+
+class ReviewForm(forms.Form):
+    grounds = forms.CharField(
+        label=_("Why should we look again?"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+    )
+
+
+# --- Staff (admin) -----------------------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AssignForm(ReasonForm):
+    assignee = forms.ModelChoiceField(label=_("Assignee"), queryset=None)
+
+    def __init__(self, *args, staff_qs, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff_qs
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class PauseForm(ReasonForm):
+    pause_reason = forms.ChoiceField(label=_("Waiting for"), choices=PauseReason.choices)
+
+
+class ExtensionDecisionForm(ReasonForm):
+    approve = forms.BooleanField(label=_("Approve the extension to 60 days"), required=False)
+
+
+class DecisionForm(forms.Form):
+    decision_text = forms.CharField(
+        label=_("What was verified, basis and reasons (sent to the customer)"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    root_cause = forms.ChoiceField(label=_("Root cause"), choices=RootCause.choices)
+    outcome = forms.ChoiceField(
+        label=_("Outcome (complaints without loan records)"),
+        choices=[
+            ("", "—"),
+            ("upheld", _("Upheld")),
+            ("partially_upheld", _("Partially upheld")),
+            ("rejected", _("Rejected")),
+        ],
+        required=False,
+    )
+    compensation_amount = forms.DecimalField(
+        label=_("Compensation (optional)"), required=False, min_value=0, decimal_places=2
+    )
+    compensation_reason = forms.CharField(label=_("Compensation reason"), required=False)
+    reason = forms.CharField(label=_("Internal reason"), required=False)
+
+    def __init__(self, *args, items, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        for item in self.items:
+            self.fields[f"item_{item.pk}_outcome"] = forms.ChoiceField(
+                label=f"{item.loan.reference} ¥{item.loan.amount}",
+                choices=ItemOutcome.choices,
+                widget=forms.RadioSelect,
+            )
+            self.fields[f"item_{item.pk}_reasons"] = forms.CharField(
+                label=_("Reasons"), widget=forms.Textarea(attrs={"rows": 2})
+            )
+
+
+class ReviewDecisionForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ReviewOutcome.choices)
+    decision_text = forms.CharField(
+        label=_("Decision (sent to the customer)"), widget=forms.Textarea(attrs={"rows": 5})
+    )
+    reason = forms.CharField(label=_("Internal reason"), required=False)
+
+
+class StaffIntakeForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("Received by"),
+        choices=[(Channel.PHONE, Channel.PHONE.label), (Channel.LETTER, Channel.LETTER.label)],
+    )
+    account_number = forms.CharField(label=_("Account number"), max_length=20)
+    category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
+    loan_references = forms.CharField(
+        label=_("Loan record references (one per line)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    description = forms.CharField(label=_("What the customer said"), widget=forms.Textarea)
+    account_compromised = forms.BooleanField(
+        label=_("The customer says the account may be compromised"), required=False
+    )

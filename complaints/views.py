@@ -1,0 +1,116 @@
+"""Portal views: new complaint (with GET prefill), complaint detail, ask for a review."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import selectors as account_selectors
+from backoffice.errors import ApplicationError
+from backoffice.portal import customer_required
+
+from . import clock, selectors, services
+from .enums import Channel, Status
+from .forms import ComplaintForm, ReviewForm
+
+
+def _apply_errors(form, exc: ApplicationError) -> None:
+    if exc.fields:
+        for field, errs in exc.fields.items():
+            for err in errs:
+                form.add_error(field if field in form.fields else None, err)
+    else:
+        form.add_error(None, exc.message)
+
+
+@customer_required
+def complaint_new(request: HttpRequest) -> HttpResponse:
+    accounts = account_selectors.accounts_for_user(user=request.user)
+    loans = account_selectors.loans_for_user(user=request.user).order_by("-created_at", "-id")
+    if request.method == "POST":
+        form = ComplaintForm(request.POST, accounts=accounts, loans=loans)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                complaint = services.complaint_submit(
+                    actor=request.user,
+                    reason=_("Filed in the portal"),
+                    customer=request.customer,
+                    category=data["category"],
+                    description=data["description"],
+                    channel=Channel.PORTAL,
+                    account_id=data["account"].pk if data["account"] else None,
+                    loan_record_ids=[loan.pk for loan in data["loan_records"]],
+                    account_compromised=data["account_compromised"],
+                )
+            except ApplicationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Your complaint was received. Your reference is %(ref)s.")
+                    % {"ref": complaint.reference},
+                )
+                if complaint.account_compromised:
+                    # Sessions were revoked with the account freeze: sign in again.
+                    return redirect(
+                        f"/portal/login/?next=/portal/complaints/{complaint.reference}/"
+                    )
+                return redirect(f"/portal/complaints/{complaint.reference}/")
+    else:
+        initial = {}
+        if request.GET.get("category"):
+            initial["category"] = request.GET["category"]
+        if request.GET.get("account"):
+            initial["account"] = request.GET["account"]
+        if request.GET.getlist("loan_records"):
+            initial["loan_records"] = request.GET.getlist("loan_records")
+        form = ComplaintForm(initial=initial, accounts=accounts, loans=loans)
+    return render(request, "complaints/complaint_new.html", {"form": form})
+
+
+@customer_required
+def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    complaint = selectors.complaint_for_user(user=request.user, reference=reference)
+    now = timezone.now()
+    can_review = (
+        complaint.status == Status.DECIDED
+        and complaint.decided_at is not None
+        and not complaint.reviews.all()
+        and clock.within_window(complaint.decided_at, clock.REVIEW_WINDOW_DAYS, now=now)
+    )
+    form = ReviewForm()
+    if request.method == "POST" and can_review:
+        form = ReviewForm(request.POST)
+        if form.is_valid():
+            try:
+                services.review_request(
+                    complaint_id=complaint.pk,
+                    actor=request.user,
+                    grounds=form.cleaned_data["grounds"],
+                )
+            except ApplicationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Your request for a review was received."))
+                return redirect(f"/portal/complaints/{complaint.reference}/")
+    return render(
+        request,
+        "complaints/complaint_detail.html",
+        {
+            "complaint": complaint,
+            "items": list(complaint.items.all()),
+            "timeline": complaint.visible_events,
+            "reviews": list(complaint.reviews.all()),
+            "can_review": can_review,
+            "review_deadline": clock.add_calendar_days(
+                complaint.decided_at, clock.REVIEW_WINDOW_DAYS
+            )
+            if complaint.decided_at
+            else None,
+            "form": form,
+        },
+    )
