@@ -407,7 +407,6 @@ class SecurityLogAdmin(
 @admin.register(StepUpVerification)
 class StepUpVerificationAdmin(SecurityLogAdmin):
     list_display = ("verified_at", "user", "purpose")
-    list_filter = ("purpose",)
 
 
 @admin.register(PiiAccessLog)

@@ -9,8 +9,9 @@
   (``backoffice.stepup``), then back to ``next``.
 - Logout (`/admin/logout/`, POST).
 
-Registering a ModelAdmin on this site always mixes in ``NoDeleteMixin``: nothing is deleted
-from the admin.
+Registering a ModelAdmin on this site always mixes in ``NoDeleteMixin`` and
+``AuditorReadOnlyMixin`` (third-party admins included): nothing is deleted from the admin and
+auditors change nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.admin import OTPAdminSite
 
-from .admin_mixins import NoDeleteMixin
+from .admin_mixins import AuditorReadOnlyMixin, NoDeleteMixin
 
 CODE_LABEL = gettext_lazy("One-time code")
 
@@ -167,10 +168,13 @@ class StaffAdminSite(OTPAdminSite):
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, NoDeleteMixin):
+        missing = tuple(
+            m for m in (NoDeleteMixin, AuditorReadOnlyMixin) if not issubclass(admin_class, m)
+        )
+        if missing:
             admin_class = type(
                 admin_class.__name__,
-                (NoDeleteMixin, admin_class),
+                (*missing, admin_class),
                 {"__module__": admin_class.__module__},
             )
         super().register(model_or_iterable, admin_class, **options)
