@@ -1,0 +1,635 @@
+"""Demo data for `manage.py seed_demo`: the demo logins (built through the services, so their
+history reads like real use) and N bulk customers with accounts, loan records and their
+authorization trail (bulk inserts that still write one historical row per seeded row).
+
+Everything is idempotent: the demo logins are created only when their username is free, and
+bulk customer i has the username `cust0000i`, so a second run skips the indices that exist.
+Generated values depend only on (--seed, i), so an interrupted run resumes with the same data.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from backoffice import roles
+from backoffice.audit import save_with_history, system_actor
+
+from . import crypto, selectors, services
+from .bulk_insert import rows_insert_with_history
+from .enums import (
+    AccountStatus,
+    AuthMethod,
+    AuthOutcome,
+    Language,
+    LoanChannel,
+    LoanKind,
+    LoanStatus,
+    RepaymentChannel,
+    RiskSignalKind,
+    RiskSignalSource,
+    Severity,
+)
+from .models import AuthorizationEvent, CreditAccount, Customer, LoanRecord, User
+
+SEED_ACTOR = "seed-demo"
+SEED_REASON = "demo data (seed_demo)"
+BULK_USERNAME_PREFIX = "cust"
+DEMO_STAFF = (
+    ("agent", roles.AGENT),
+    ("reviewer", roles.REVIEWER),
+    ("manager", roles.MANAGER),
+    ("risk", roles.RISK_OFFICER),
+    ("auditor", roles.AUDITOR),
+)
+
+
+def demo_password(username: str) -> str:
+    return f"{username}-demo-pass"
+
+
+# --- Realistic vocabulary -----------------------------------------------------------------------
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
+    "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国玉兰萍红梅鑫宇浩然子轩欣怡梓涵"
+    "雨萱思远晨阳佳琪俊杰嘉怡文博一鸣诗涵宇航雅婷志强海燕晓东丹丹建华春燕立新"
+)
+MERCHANTS = (
+    "京东自营",
+    "天猫超市",
+    "拼多多",
+    "苏宁易购",
+    "美团外卖",
+    "饿了么",
+    "携程旅行",
+    "滴滴出行",
+    "盒马鲜生",
+    "永辉超市",
+    "华为商城",
+    "小米之家",
+    "唯品会",
+    "当当网",
+    "大润发",
+    "海底捞",
+    "星巴克",
+    "屈臣氏",
+    "优衣库",
+    "国美电器",
+)
+# Partner interfaces through which loans arrive by API (the unauthorized-loan reports cluster
+# on a few of them, so the reports by interface have something to show).
+PARTNER_INTERFACES = (
+    ("PI-JDPAY-BNPL-V3", "京东白条合作"),
+    ("PI-MEITUAN-MONTHPAY-V2", "美团月付"),
+    ("PI-DIDI-CREDIT-V1", "滴滴金融"),
+    ("PI-CTRIP-INSTALL-V2", "携程拿去花"),
+    ("PI-XIAOMI-FIN-V1", "小米分期"),
+    ("PI-QUICKCASH-V1", "速贷通小额现金"),
+)
+DEVICES = (
+    "iPhone15,2",
+    "iPhone14,5",
+    "HUAWEI-P60",
+    "HUAWEI-Mate50",
+    "Xiaomi-13",
+    "OPPO-Reno10",
+    "vivo-X90",
+    "HONOR-90",
+    "Windows-Chrome",
+    "macOS-Safari",
+)
+IP_PREFIXES = ("36.110", "58.247", "106.39", "112.97", "117.136", "183.14", "223.104", "116.228")
+PHONE_PREFIXES = ("138", "139", "150", "151", "158", "186", "188", "131", "132", "177", "199")
+REGIONS = ("310115", "440305", "330106", "510107", "420106", "320106", "610113", "370102")
+CREDIT_LIMITS = tuple(Decimal(v) for v in ("3000", "5000", "8000", "10000", "15000", "20000"))
+CENT = Decimal("0.01")
+
+
+def national_id_with_check(first17: str) -> str:
+    """Append the GB 11643 (ISO 7064 MOD 11-2) check character."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+def bulk_national_id(i: int) -> str:
+    """Unique for every index: (region, birth date, sequence) is a bijection of i."""
+    region = REGIONS[i % len(REGIONS)]
+    j = i // len(REGIONS)
+    # 7919 is prime and coprime with 14600 (40 years of days): a permutation of the days.
+    birth = date(1965, 1, 1) + timedelta(days=(j * 7919) % 14600)
+    sequence = 100 + j // 14600  # the demo logins use sequence 9xx in a region not listed here
+    return national_id_with_check(f"{region}{birth:%Y%m%d}{sequence:03d}")
+
+
+def bulk_username(i: int) -> str:
+    return f"{BULK_USERNAME_PREFIX}{i:07d}"
+
+
+# --- The demo logins ---------------------------------------------------------------------------
+
+
+@dataclass
+class SeedReport:
+    created_logins: list[str] = field(default_factory=list)
+    otpauth_lines: list[str] = field(default_factory=list)
+    existing_staff: list[str] = field(default_factory=list)
+    customers_created: int = 0
+    customers_skipped: int = 0
+    rows_written: int = 0
+
+
+def demo_staff_seed(*, actor: User, report: SeedReport) -> None:
+    """Staff logins of every role. Existing ones are left alone: their TOTP secret was shown
+    when they were created, and `manage.py create_staff` issues a new one."""
+    from .staff import staff_upsert
+
+    for username, role in DEMO_STAFF:
+        if User.objects.filter(username=username).exists():
+            report.existing_staff.append(username)
+            continue
+        _user, device = staff_upsert(
+            actor=actor,
+            reason=SEED_REASON,
+            username=username,
+            role=role,
+            password=demo_password(username),
+            email=f"{username}@example.com",
+        )
+        report.created_logins.append(username)
+        report.otpauth_lines.append(f"{username}: {device.config_url}")
+
+
+def _at(now: datetime, days_ago: int, hour: int, minute: int = 0) -> datetime:
+    day = (now - timedelta(days=days_ago)).date()
+    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
+
+
+@transaction.atomic
+def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
+    """alice: one active account with loan records, the latest of them (a cash loan through a
+    partner interface) without any authorization event: the disputed-loan story."""
+    customer = services.customer_create(
+        actor=actor,
+        reason=SEED_REASON,
+        username="alice",
+        password=demo_password("alice"),
+        name="李爱丽",
+        national_id=national_id_with_check("11010119900307092"),
+        phone="13800138000",
+        email="alice@example.com",
+        preferred_language=Language.ZH_HANS,
+    )
+    account = services.account_open(
+        actor=actor,
+        reason=SEED_REASON,
+        customer=customer,
+        credit_limit=Decimal("20000.00"),
+        number="6288000000000001",
+    )
+    device, ip = "iPhone14,5-a1b2c3d4", "116.228.35.17"
+    purchases = (
+        (20, "2399.00", LoanKind.PURCHASE, LoanChannel.APP, "京东自营", "", AuthMethod.SMS_CODE),
+        (12, "86.50", LoanKind.PURCHASE, LoanChannel.APP, "美团外卖", "", AuthMethod.BIOMETRIC),
+        (
+            8,
+            "4200.00",
+            LoanKind.INSTALLMENT,
+            LoanChannel.PARTNER_API,
+            "携程旅行",
+            "PI-CTRIP-INSTALL-V2",
+            AuthMethod.PARTNER_TOKEN,
+        ),
+    )
+    for days_ago, amount, kind, channel, merchant, interface, method in purchases:
+        created = _at(now, days_ago, 20, 15)
+        services.loan_record(
+            actor=actor,
+            reason=SEED_REASON,
+            account_id=account.pk,
+            amount=Decimal(amount),
+            kind=kind,
+            channel=channel,
+            merchant=merchant,
+            partner_interface=interface,
+            created_at=created,
+            due_date=created.date() + timedelta(days=account.interest_free_days),
+            authorization=services.AuthorizationInput(
+                method=method,
+                channel=channel,
+                partner_interface=interface,
+                device_id=device,
+                ip_address=ip,
+                consent_reference=f"CS{created:%Y%m%d%H%M}A1",
+                occurred_at=created - timedelta(seconds=20),
+            ),
+        )
+    # The one she never made: 03:12 at night, through a partner interface, no consent trail.
+    created = _at(now, 3, 3, 12)
+    services.loan_record(
+        actor=actor,
+        reason=SEED_REASON,
+        account_id=account.pk,
+        amount=Decimal("5000.00"),
+        kind=LoanKind.CASH,
+        channel=LoanChannel.PARTNER_API,
+        merchant="速贷通小额现金",
+        partner_interface="PI-QUICKCASH-V1",
+        created_at=created,
+        due_date=created.date() + timedelta(days=account.interest_free_days),
+        authorization=None,
+    )
+    return customer
+
+
+@transaction.atomic
+def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
+    """bob: an account closed for `overdue` six days ago (appealable for 30 days): loans paid
+    late, overdue count 4, an overdue risk signal, balance settled, status closed."""
+    customer = services.customer_create(
+        actor=actor,
+        reason=SEED_REASON,
+        username="bob",
+        password=demo_password("bob"),
+        name="王博",
+        national_id=national_id_with_check("11010119850611093"),
+        phone="13900139000",
+        email="bob@example.com",
+        preferred_language=Language.ZH_HANS,
+    )
+    account = services.account_open(
+        actor=actor,
+        reason=SEED_REASON,
+        customer=customer,
+        credit_limit=Decimal("10000.00"),
+        number="6288000000000002",
+    )
+    for days_ago, amount, merchant in ((120, "3200.00", "苏宁易购"), (95, "1450.00", "携程旅行")):
+        created = _at(now, days_ago, 14, 30)
+        services.loan_record(
+            actor=actor,
+            reason=SEED_REASON,
+            account_id=account.pk,
+            amount=Decimal(amount),
+            kind=LoanKind.PURCHASE,
+            channel=LoanChannel.APP,
+            merchant=merchant,
+            created_at=created,
+            due_date=created.date() + timedelta(days=account.interest_free_days),
+            authorization=services.AuthorizationInput(
+                method=AuthMethod.SMS_CODE,
+                channel=LoanChannel.APP,
+                device_id="HUAWEI-Mate50-9f8e7d6c",
+                ip_address="58.247.12.9",
+                occurred_at=created - timedelta(seconds=30),
+            ),
+        )
+    services.repayment_record(
+        actor=actor,
+        reason=SEED_REASON,
+        account_id=account.pk,
+        amount=Decimal("4650.00"),
+        channel=RepaymentChannel.BANK_CARD,
+        paid_at=_at(now, 8, 10),
+    )
+    services.risk_signal_raise(
+        actor=actor,
+        reason=SEED_REASON,
+        account_id=account.pk,
+        kind=RiskSignalKind.OVERDUE,
+        severity=Severity.HIGH,
+        source=RiskSignalSource.RISK_ENGINE,
+        details={"overdue_count": 4, "max_days_past_due": 47},
+    )
+    account = selectors.account_for_update(account_id=account.pk)
+    account.overdue_count = 4
+    save_with_history(account, actor=actor, reason=SEED_REASON, update_fields=["overdue_count"])
+    account.closed_at = _at(now, 6, 9)
+    services.account_set_status(
+        account=account, new_status=AccountStatus.CLOSED, actor=actor, reason=SEED_REASON
+    )
+    try:
+        hook = importlib.import_module("closures.demo").demo_closed_for_overdue
+    except (ModuleNotFoundError, AttributeError):
+        hook = None
+    if hook is not None:  # the closures app adds the matching closure request and notice
+        hook(account=account, actor=actor)
+    return customer
+
+
+# --- Bulk customers ----------------------------------------------------------------------------
+
+
+@dataclass
+class BulkBatch:
+    """Rows (attname -> value) of one batch; `_customer`, `_account`, `_loan` are the indexes
+    of the parent rows in this batch, resolved to ids once the parents are inserted."""
+
+    users: list[dict[str, Any]] = field(default_factory=list)
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    loans: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT)
+
+
+def _ip(rng: random.Random) -> str:
+    return f"{rng.choice(IP_PREFIXES)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def _bulk_batch(
+    *, indices: list[int], seed: int, loans_per_account: int, now: datetime
+) -> BulkBatch:
+    """The rows of bulk customers `indices`; values depend on (seed, i) and `now` only."""
+    batch = BulkBatch()
+    unusable = make_password(None)  # one unusable hash for the batch; it never verifies
+    zero = Decimal("0.00")
+    for i in indices:
+        rng = random.Random(f"{seed}:{i}")
+        name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+        opened = now - timedelta(days=rng.randint(45, 1500), minutes=rng.randint(0, 1439))
+        joined = opened - timedelta(days=rng.randint(0, 30))
+        username = bulk_username(i)
+        phone = rng.choice(PHONE_PREFIXES) + f"{(i * 7919 + seed) % 100_000_000:08d}"
+        national_id = bulk_national_id(i)
+        customer_index = len(batch.customers)
+        batch.users.append(
+            {
+                "username": username,
+                "first_name": name,
+                "email": f"{username}@example.com",
+                "password": unusable,
+                "date_joined": joined,
+                "security_stamp": f"{rng.getrandbits(128):032x}",
+            }
+        )
+        batch.customers.append(
+            {
+                "_user": customer_index,
+                "name": name,
+                "national_id": national_id,
+                "national_id_index": crypto.blind_index(national_id),
+                "phone": phone,
+                "phone_index": crypto.blind_index(phone),
+                "preferred_language": Language.EN if rng.random() < 0.08 else Language.ZH_HANS,
+                "created_at": joined,
+            }
+        )
+        limit = rng.choice(CREDIT_LIMITS)
+        roll = rng.random()
+        overdue = rng.randint(3, 6) if roll < 0.02 else (rng.randint(1, 2) if roll < 0.1 else 0)
+        free_days = rng.choice((30, 30, 30, 45, 50))
+        account = {
+            "_customer": customer_index,
+            "number": f"6288{(i * 1_000_003 + 17) % 10**12:012d}",
+            "status": AccountStatus.ACTIVE,
+            "credit_limit": limit,
+            "interest_free_days": free_days,
+            "overdue_count": overdue,
+            "opened_at": opened,
+            "closed_at": None,
+        }
+        batch.accounts.append(account)
+        devices = [f"{rng.choice(DEVICES)}-{rng.getrandbits(32):08x}" for _ in range(2)]
+        home_ip = _ip(rng)
+        outstanding_total = zero
+        span = max(int((now - opened).total_seconds()), 3600)
+        for j in range(loans_per_account):
+            created = opened + timedelta(seconds=rng.randint(600, span))
+            amount = max(
+                _money(limit * Decimal(rng.uniform(0.01, 0.7 / loans_per_account))),
+                Decimal("1.00"),
+            )
+            # Overdue accounts keep their first loan unpaid.
+            repaid = rng.random() < 0.35 and not (overdue and j == 0)
+            outstanding = zero if repaid else amount
+            outstanding_total += outstanding
+            channel_roll = rng.random()
+            if channel_roll < 0.55:
+                channel, interface = LoanChannel.APP, ""
+            elif channel_roll < 0.75:
+                channel, interface = LoanChannel.WEB, ""
+            else:
+                channel, interface = LoanChannel.PARTNER_API, rng.choice(PARTNER_INTERFACES)[0]
+            kind_roll = rng.random()
+            if kind_roll < 0.12:
+                kind = LoanKind.CASH
+                merchant = dict(PARTNER_INTERFACES)[interface] if interface else ""
+            else:
+                kind = LoanKind.INSTALLMENT if kind_roll < 0.3 else LoanKind.PURCHASE
+                merchant = rng.choice(MERCHANTS)
+            loan_index = len(batch.loans)
+            batch.loans.append(
+                {
+                    "_account": customer_index,
+                    "reference": f"LD{i:08d}{j:03d}",
+                    "amount": amount,
+                    "outstanding_amount": outstanding,
+                    "fees": _money(amount * Decimal("0.006")) if kind == LoanKind.CASH else zero,
+                    "interest": zero,
+                    "kind": kind,
+                    "merchant": merchant,
+                    "channel": channel,
+                    "partner_interface": interface,
+                    "status": LoanStatus.REPAID if repaid else LoanStatus.POSTED,
+                    "created_at": created,
+                    "due_date": created.date() + timedelta(days=free_days),
+                    "collection_paused": False,
+                }
+            )
+            # Most loans carry their consent trail; partner-API loans lack it more often.
+            if rng.random() < (0.2 if interface else 0.04):
+                continue
+            if channel == LoanChannel.PARTNER_API:
+                method = AuthMethod.PARTNER_TOKEN
+            elif channel == LoanChannel.WEB:
+                method = rng.choice((AuthMethod.PASSWORD, AuthMethod.SMS_CODE, AuthMethod.TOTP))
+            else:
+                method = rng.choice((AuthMethod.SMS_CODE, AuthMethod.BIOMETRIC, AuthMethod.TOTP))
+            event = {
+                "_account": customer_index,
+                "_loan": loan_index,
+                "method": method,
+                "channel": channel,
+                "partner_interface": interface,
+                "device_id": devices[0] if rng.random() < 0.8 else devices[1],
+                "ip_address": home_ip if rng.random() < 0.85 else _ip(rng),
+                "consent_reference": f"CS{i:08d}{j:03d}",
+                "occurred_at": created - timedelta(seconds=rng.randint(2, 30)),
+                "outcome": AuthOutcome.SUCCESS,
+            }
+            if rng.random() < 0.05:  # a failed attempt first
+                batch.events.append(
+                    {
+                        **event,
+                        "consent_reference": "",
+                        "occurred_at": created - timedelta(seconds=rng.randint(40, 300)),
+                        "outcome": AuthOutcome.FAILURE,
+                    }
+                )
+            batch.events.append(event)
+        account["outstanding_balance"] = outstanding_total
+        account["available_credit"] = limit - outstanding_total
+    return batch
+
+
+def _bulk_insert(batch: BulkBatch, *, actor: User, now: datetime) -> int:
+    """Insert a batch, parents first, each row with one historical row (same actor, reason and
+    time). Returns the number of rows written, history included."""
+    history = {"actor": actor, "reason": SEED_REASON, "when": now}
+    written = rows_insert_with_history(User, batch.users, **history)
+    for row in batch.customers:
+        row["user_id"] = batch.users[row["_user"]]["id"]
+    written += rows_insert_with_history(Customer, batch.customers, **history)
+    for row in batch.accounts:
+        row["customer_id"] = batch.customers[row["_customer"]]["id"]
+    written += rows_insert_with_history(CreditAccount, batch.accounts, **history)
+    for row in batch.loans:
+        row["account_id"] = batch.accounts[row["_account"]]["id"]
+    written += rows_insert_with_history(LoanRecord, batch.loans, **history)
+    for row in batch.events:
+        row["account_id"] = batch.accounts[row["_account"]]["id"]
+        row["loan_id"] = batch.loans[row["_loan"]]["id"]
+    written += rows_insert_with_history(AuthorizationEvent, batch.events, **history)
+    return written
+
+
+def _chunks(total: int, size: int) -> Iterator[list[int]]:
+    for start in range(1, total + 1, size):
+        yield list(range(start, min(start + size, total + 1)))
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    indices: list[int]
+    seed: int
+    loans_per_account: int
+    now: datetime
+    actor_id: int
+
+
+def _seed_batch(job: BatchJob) -> tuple[int, int, int]:
+    """One batch in one transaction: skips the indices that exist. Returns (created, skipped,
+    rows written)."""
+    usernames = [bulk_username(i) for i in job.indices]
+    existing = set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
+    wanted = [i for i in job.indices if bulk_username(i) not in existing]
+    if not wanted:
+        return 0, len(job.indices), 0
+    batch = _bulk_batch(
+        indices=wanted, seed=job.seed, loans_per_account=job.loans_per_account, now=job.now
+    )
+    actor = User(pk=job.actor_id)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Demo data can be regenerated: don't wait for the WAL flush on each commit.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        rows = _bulk_insert(batch, actor=actor, now=job.now)
+    return len(wanted), len(job.indices) - len(wanted), rows
+
+
+def default_workers(customers: int, batch_size: int) -> int:
+    """Parallel batches only on PostgreSQL (SQLite has a single writer) and for large runs."""
+    if connection.vendor != "postgresql" or customers < 4 * batch_size:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def demo_customers_bulk_seed(
+    *,
+    actor: User,
+    customers: int,
+    loans_per_account: int,
+    seed: int,
+    batch_size: int = 1000,
+    workers: int | None = None,
+    progress: bool | None = None,
+    report: SeedReport | None = None,
+) -> SeedReport:
+    """Bulk customers 1..N, one account each, `loans_per_account` loans each. One transaction
+    per batch, so memory stays bounded and an interrupted run leaves whole batches only; large
+    runs spread the batches over worker processes, each with its own connection."""
+    from tqdm import tqdm
+
+    report = report or SeedReport()
+    now = timezone.now().replace(second=0, microsecond=0)
+    jobs = (
+        BatchJob(indices, seed, loans_per_account, now, actor.pk)
+        for indices in _chunks(customers, batch_size)
+    )
+    workers = default_workers(customers, batch_size) if workers is None else workers
+    if connection.in_atomic_block:  # inside a caller's transaction: stay in it
+        workers = 1
+    bar = tqdm(total=customers, unit="customer", disable=None if progress is None else not progress)
+    try:
+        if workers > 1:
+            # Forked children must not share the parent's database socket.
+            connections.close_all()
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.imap_unordered(_seed_batch, jobs)
+                for created, skipped, rows in results:
+                    report.customers_created += created
+                    report.customers_skipped += skipped
+                    report.rows_written += rows
+                    bar.update(created + skipped)
+        else:
+            for job in jobs:
+                created, skipped, rows = _seed_batch(job)
+                report.customers_created += created
+                report.customers_skipped += skipped
+                report.rows_written += rows
+                bar.update(created + skipped)
+    finally:
+        bar.close()
+    return report
+
+
+# --- Everything ---------------------------------------------------------------------------------
+
+
+def demo_seed(
+    *,
+    customers: int = 200,
+    loans_per_account: int = 3,
+    seed: int = 2026,
+    progress: bool | None = None,
+) -> SeedReport:
+    """The whole demo data set: logins (alice, bob, staff), then the bulk customers."""
+    actor = system_actor(SEED_ACTOR)
+    report = SeedReport()
+    now = timezone.now()
+    if not User.objects.filter(username="alice").exists():
+        demo_alice_seed(actor=actor, now=now)
+        report.created_logins.append("alice")
+    if not User.objects.filter(username="bob").exists():
+        demo_bob_seed(actor=actor, now=now)
+        report.created_logins.append("bob")
+    demo_staff_seed(actor=actor, report=report)
+    demo_customers_bulk_seed(
+        actor=actor,
+        customers=customers,
+        loans_per_account=loans_per_account,
+        seed=seed,
+        progress=progress,
+        report=report,
+    )
+    return report
