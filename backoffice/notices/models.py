@@ -78,6 +78,12 @@ class Notice(models.Model):
             models.Index(fields=["-created_at"], name="notice_created_idx"),
             models.Index(fields=["status", "-created_at"], name="notice_status_idx"),
             models.Index(fields=["event", "-created_at"], name="notice_event_idx"),
+            models.Index(
+                fields=["event"],
+                name="notice_event_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(fields=["address"], name="notice_address_idx", condition=~Q(address="")),
             # notice_is_delivered(event, obj)
             models.Index(fields=["content_type", "object_id", "event"], name="notice_object_idx"),
         ]

@@ -87,35 +87,49 @@ def _publish_on_commit(notices: list[Notice]) -> None:
 
 
 def notices_publish(notice_ids: Sequence[int]) -> int:
-    """Publish one send task per notice; never raises. A broker that cannot be reached is
-    logged and the rows stay pending for the sweeper. Returns how many were published."""
+    """Publish one send task per notice over one broker connection; never raises. A broker
+    that cannot be reached is logged and the rows stay pending for the sweeper. Returns how
+    many were published."""
+    from backoffice.celery import app
+
     from .tasks import notice_send_task
 
     published = 0
-    for notice_id in notice_ids:
-        try:
-            notice_send_task.apply_async((notice_id,), retry=False)
-        except Exception:  # the broker is down: the sweeper will publish them again
-            logger.exception(
-                "could not publish notices %s; they stay pending for the sweeper",
-                list(notice_ids[published:]),
-            )
-            break
-        published += 1
+    try:
+        with app.connection_for_write() as connection:
+            for notice_id in notice_ids:
+                notice_send_task.apply_async((notice_id,), connection=connection, retry=False)
+                published += 1
+    except Exception:  # the broker is down: the sweeper will publish them again
+        logger.exception(
+            "could not publish notices %s; they stay pending for the sweeper",
+            list(notice_ids[published:])[:20],
+        )
     return published
 
 
-def _insert_once(notice: Notice, *, actor: User, reason: str) -> Notice:
-    """Insert `notice` unless a row with its idempotency key exists (then return that row)."""
-    existing = Notice.objects.filter(idempotency_key=notice.idempotency_key).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent insert must not break the caller
-            save_with_history(notice, actor=actor, reason=reason)
-    except IntegrityError:
-        return Notice.objects.get(idempotency_key=notice.idempotency_key)
-    return notice
+def _insert_once(notices: list[Notice], *, actor: User, reason: str) -> list[Notice]:
+    """Insert the notices whose idempotency key is new; return, in order, the inserted rows
+    and the rows that already existed (at most once per key)."""
+    keys = [n.idempotency_key for n in notices]
+    existing = {n.idempotency_key: n for n in Notice.objects.filter(idempotency_key__in=keys)}
+    fresh = [n for n in notices if n.idempotency_key not in existing]
+    if fresh:
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent insert must not break us
+                Notice.objects.bulk_create(fresh)
+        except IntegrityError:
+            # Lost a race with a concurrent enqueue of the same keys: take theirs.
+            existing = {
+                n.idempotency_key: n for n in Notice.objects.filter(idempotency_key__in=keys)
+            }
+            fresh = []
+        else:
+            Notice.history.bulk_history_create(
+                fresh, default_user=actor, default_change_reason=reason
+            )
+    created = {n.idempotency_key: n for n in fresh}
+    return [created.get(key) or existing[key] for key in keys]
 
 
 @transaction.atomic
@@ -201,7 +215,8 @@ def notice_enqueue(
             notice.status = NoticeStatus.SENT
             notice.sent_at = now
             notice.provider_message_id = "portal"
-        result.append(_insert_once(notice, actor=actor, reason=f"enqueued: {event}"))
+        result.append(notice)
+    result = _insert_once(result, actor=actor, reason=f"enqueued: {event}")
     _publish_on_commit([n for n in result if n.channel in EXTERNAL_CHANNELS])
     return result
 
@@ -259,7 +274,8 @@ def notice_enqueue_staff(
             next_attempt_at=now,
             created_at=now,
         )
-        result.append(_insert_once(notice, actor=actor, reason=f"enqueued: {event}"))
+        result.append(notice)
+    result = _insert_once(result, actor=actor, reason=f"enqueued: {event}")
     _publish_on_commit(result)
     return result
 

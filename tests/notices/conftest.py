@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import CustomerFactory, StaffFactory
+
+
+@pytest.fixture
+def customer(db):
+    c = CustomerFactory(preferred_language="en")
+    return c
+
+
+@pytest.fixture
+def zh_customer(db):
+    return CustomerFactory(preferred_language="zh-hans")
+
+
+@pytest.fixture
+def manager(db):
+    from backoffice.roles import roles_sync
+
+    roles_sync()
+    return StaffFactory(role="manager", email="boss@example.com")
+
+
+@pytest.fixture(autouse=True)
+def test_events(settings, temp_event):
+    """Two customer events for these tests, with templates under tests/notices/templates."""
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "templates"
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], folder]}
+    ]
+    temp_event("test.hello")
+    temp_event("test.code", channels=("portal", "sms", "email"))
+
+
+@pytest.fixture
+def temp_event():
+    """Declare an event for one test (the registry is a cached dict)."""
+    from backoffice.notices.events import events_registry
+
+    added = []
+
+    def declare(name: str, channels=("portal", "email", "sms")) -> str:
+        events_registry()[name] = {"channels": tuple(channels), "app": "tests"}
+        added.append(name)
+        return name
+
+    yield declare
+    for name in added:
+        events_registry().pop(name, None)
+
+
+@pytest.fixture
+def broker(redis_url, monkeypatch):
+    """The Celery app publishes to a real Redis (TEST_REDIS_URL) for this test (Celery reads
+    CELERY_BROKER_URL from the environment first); the queue is emptied before and after."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
+    yield client
+    client.flushdb()
+
+
+def queued_notice_ids(client) -> list[int]:
+    """The notice ids of the `notices.send` messages waiting in the default queue."""
+    import base64
+    import json
+
+    ids = []
+    for raw in client.lrange("celery", 0, -1):
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "notices.send"
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        ids.append(args[0])
+    return sorted(ids)
