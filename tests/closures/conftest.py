@@ -1,0 +1,28 @@
+import pytest
+
+from tests.factories.closures import staff
+
+
+@pytest.fixture
+def agent(db):
+    return staff("agent")
+
+
+@pytest.fixture
+def risk_officer(db):
+    return staff("risk_officer")
+
+
+@pytest.fixture
+def reviewer(db):
+    return staff("reviewer")
+
+
+@pytest.fixture
+def manager(db):
+    return staff("manager")
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
