@@ -21,15 +21,15 @@ from backoffice import roles
 from backoffice.audit import save_with_history, system_actor
 
 from . import clock
-from .enums import OPEN_STATUSES, EventType
-from .models import Complaint
+from .enums import OPEN_STATUSES, EventType, ReviewStatus
+from .models import Complaint, VerificationRequest
 from .services import _event, _notify_staff
 
 
 def complaints_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     actor = system_actor("complaints-sweep")
-    counts = {"reminders": 0, "escalations": 0, "objections": 0}
+    counts = {"reminders": 0, "escalations": 0, "objections": 0, "reviews": 0}
     base = Complaint.objects.filter(status__in=OPEN_STATUSES, paused_at__isnull=True)
     remind_ids = list(
         base.filter(
@@ -67,12 +67,29 @@ def complaints_sweep(*, now: datetime | None = None) -> dict[str, int]:
                 due_at=timezone.localtime(due).strftime("%Y-%m-%d"),
             )
         counts["objections"] += 1 if sent else 0
+    overdue_reviews = VerificationRequest.objects.filter(
+        status=ReviewStatus.SUBMITTED, due_at__lt=now
+    ).select_related("complaint")[:1000]
+    for review in overdue_reviews:
+        with transaction.atomic():
+            # The outbox's idempotency key (event, recipient, object, key) makes this once.
+            sent = _notify_staff(
+                "staff.complaint_escalation",
+                actor=actor,
+                role=roles.MANAGER,
+                obj=review,
+                key=f"review:{review.due_at.isoformat()}",
+                reference=review.complaint.reference,
+                due_at=timezone.localtime(review.due_at).strftime("%Y-%m-%d %H:%M"),
+                assignee="-",
+            )
+        counts["reviews"] += 1 if sent else 0
     return counts
 
 
 @transaction.atomic
 def _remind(pk: int, *, actor, now: datetime) -> int:
-    c = Complaint.objects.select_for_update().select_related("assignee").get(pk=pk)
+    c = Complaint.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=pk)
     if c.reminded_for == c.due_at or c.assignee is None or c.status not in OPEN_STATUSES:
         return 0
     c.reminded_for = c.due_at
