@@ -394,8 +394,12 @@ def _bulk_batch(
             }
         )
         limit = rng.choice(CREDIT_LIMITS)
-        roll = rng.random()
-        overdue = rng.randint(3, 6) if roll < 0.02 else (rng.randint(1, 2) if roll < 0.1 else 0)
+        # One account in forty is over the closure threshold (a few even in a small demo),
+        # some more have been late once or twice.
+        if i % 40 == 7:
+            overdue = rng.randint(3, 6)
+        else:
+            overdue = rng.randint(1, 2) if rng.random() < 0.08 else 0
         free_days = rng.choice((30, 30, 30, 45, 50))
         account = {
             "_customer": customer_index,
