@@ -221,3 +221,15 @@ def test_stepup_records_a_verification_and_redirects_to_a_safe_next(staff_client
     assert StepUpVerification.objects.filter(user=user).count() == 1
     ok = client.post("/admin/stepup/?next=/admin/accounts/", {"otp_token": totp_now(device)})
     assert ok["Location"] == "/admin/accounts/"
+
+
+def test_wrong_codes_count_towards_the_lockout(make_staff, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    user, device = make_staff("agent")
+    client = Client()
+    form = {"username": user.username, "password": PASSWORD, "otp_token": "000000"}
+    for _i in range(3):
+        assert client.post("/admin/login/", form).status_code in (200, 403, 429)
+    response = client.post("/admin/login/", {**form, "otp_token": totp_now(device)})
+    assert response.status_code != 302
+    assert client.get("/admin/").status_code == 302
