@@ -1,0 +1,60 @@
+"""Benchmarks, apart from the tests: `python -m bench` (or `make bench`) runs every module in this
+package, each in its own process; `python -m bench seed --customers 5000` runs one with options.
+
+A benchmark module defines `main(argv: list[str] | None = None) -> None`, prints what it measured
+and the ratio to its target, and never fails on time. `scratch_database()` gives it a throw-away
+PostgreSQL database next to the one in DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+
+@contextmanager
+def scratch_database(name_suffix: str) -> Iterator[str]:
+    """Create `<db>_<suffix>` on the server of DATABASE_URL, point DATABASE_URL at it for this
+    process (call before django.setup()), and drop it afterwards."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "")
+    parts = urlsplit(base)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        raise SystemExit("Benchmarks need DATABASE_URL=postgres://... (make bench sets it).")
+    scratch = f"{parts.path.lstrip('/') or 'postgres'}_{name_suffix}"
+    admin_url = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{scratch}"')
+    os.environ["DATABASE_URL"] = urlunsplit(
+        (parts.scheme, parts.netloc, f"/{scratch}", parts.query, "")
+    )
+    try:
+        yield os.environ["DATABASE_URL"]
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001, S110 - Django may not be set up
+            pass
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        os.environ["DATABASE_URL"] = base
+
+
+def django_setup() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    django.setup()
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
