@@ -344,10 +344,12 @@ def closure_propose(
     source: str = ClosureSource.AGENT,
     risk_signal_ids: list[int] | None = None,
     internal_note: str = "",
+    _checked: bool = False,
 ) -> ClosureRequest:
     """A risk engine, risk officer or agent proposes a closure for review. The evidence is the
     account's open risk signals (or the ones named), snapshotted now."""
-    _require_perm(actor, "closures.propose_closure")
+    if not _checked:
+        _require_perm(actor, "closures.propose_closure")
     if closure_reason not in ClosureReason.values or closure_reason == (
         ClosureReason.CUSTOMER_REQUEST
     ):
@@ -403,6 +405,83 @@ def closure_propose(
 
     alerts_on_proposal(closure=closure, actor=actor)
     return closure
+
+
+# Risk signals that propose a closure by themselves (CONTRACT.md: the risk engine's API).
+# suspected_fraud / security_breach at high or critical severity -> suspected_fraud /
+# security_risk (both freeze the account at once); overdue at or over the threshold (the
+# signal's details.overdue_count or the account's own count) -> overdue. Everything else is
+# only recorded for a person to act on.
+_SIGNAL_CLOSURES = {
+    "suspected_fraud": ClosureReason.SUSPECTED_FRAUD,
+    "security_breach": ClosureReason.SECURITY_RISK,
+}
+
+
+def _closure_reason_for_signal(signal: RiskSignal, account: CreditAccount) -> str | None:
+    if signal.kind in _SIGNAL_CLOSURES and signal.severity in ("high", "critical"):
+        return _SIGNAL_CLOSURES[signal.kind]
+    if signal.kind == "overdue":
+        try:
+            count = int((signal.details or {}).get("overdue_count", 0))
+        except (TypeError, ValueError):
+            count = 0
+        if max(count, account.overdue_count) >= settings.OVERDUE_CLOSURE_THRESHOLD:
+            return ClosureReason.OVERDUE
+    return None
+
+
+_SIGNAL_EXPLANATIONS = {
+    ClosureReason.SUSPECTED_FRAUD: (
+        "Our risk controls found signs that your account may be used fraudulently. To protect "
+        "you, the account is on hold while we review it."
+    ),
+    ClosureReason.SECURITY_RISK: (
+        "Our risk controls found signs that someone else may have accessed your account. To "
+        "protect you, the account is on hold while we review it."
+    ),
+    ClosureReason.OVERDUE: (
+        "Payments on this account have been overdue several times. Under our risk rules an "
+        "account with repeated overdue payments is closed. The amount you owe stays payable on "
+        "its usual schedule."
+    ),
+}
+
+
+@transaction.atomic
+def risk_signal_ingest(
+    *, actor: User, account_id: int, kind: str, severity: str, details: dict | None = None
+) -> tuple[RiskSignal, ClosureRequest | None]:
+    """The risk engine posts a signal; the serious ones propose the matching closure (for a
+    reviewer to approve) unless the account already has one open or is not open."""
+    from accounts.enums import RiskSignalSource
+    from accounts.services import risk_signal_raise
+
+    signal = risk_signal_raise(
+        actor=actor,
+        reason="risk engine signal",
+        account_id=account_id,
+        kind=kind,
+        severity=severity,
+        source=RiskSignalSource.RISK_ENGINE,
+        details=details or {},
+    )
+    account = account_selectors.account_for_update(account_id=account_id)
+    closure_reason = _closure_reason_for_signal(signal, account)
+    if closure_reason is None or account.status not in (AccountStatus.ACTIVE, AccountStatus.FROZEN):
+        return signal, None
+    if selectors.closure_open_for_account(account_id=account.pk) is not None:
+        return signal, None
+    closure = closure_propose(
+        actor=actor,
+        reason=f"risk engine signal #{signal.pk}",
+        account_id=account.pk,
+        closure_reason=closure_reason,
+        explanation=_(_SIGNAL_EXPLANATIONS[closure_reason]),
+        source=ClosureSource.RISK_ENGINE,
+        _checked=True,  # holding the risk-signal permission is the risk engine's authority
+    )
+    return signal, closure
 
 
 @transaction.atomic
