@@ -124,7 +124,7 @@ class UserAdmin(SearchMixin, DomainAdmin):
         "date_joined",
     )
     readonly_fields = fields
-    search_help_text = gettext_lazy("Username (prefix) or exact email address.")
+    search_help_text = gettext_lazy("Username or its beginning.")
     ordering = ("username",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
@@ -134,9 +134,7 @@ class UserAdmin(SearchMixin, DomainAdmin):
         return super().get_queryset(request).prefetch_related("groups")
 
     def search_q(self, term: str) -> Q:
-        if "@" in term:
-            return Q(email__iexact=term)
-        return Q(username__startswith=term)
+        return Q(username__startswith=term)  # served by the unique index on username
 
     @admin.display(description=gettext_lazy("roles"))
     def roles(self, obj: User) -> str:

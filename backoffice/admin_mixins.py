@@ -22,8 +22,9 @@ The pieces (combine them, leftmost first, in front of a ModelAdmin):
   disabled. Offer changes as admin actions that call a service (see ``service_action`` and the
   freeze/unfreeze actions in ``accounts/admin.py``, built on
   ``reason_action_response``).
-- ``LargeTableMixin``: for tables that grow large: ``show_full_result_count = False`` and the
-  ``LargeTablePaginator`` below, which never runs an unbounded ``COUNT(*)``.
+- ``LargeTableMixin``: for tables that grow large: ``show_full_result_count = False``, no filter
+  facet counts, and the ``LargeTablePaginator`` below, which never runs an unbounded
+  ``COUNT(*)``.
 - ``SimpleHistoryAdmin`` (django-simple-history): the "History" button and view; ``DomainAdmin``
   includes it.
 - ``DomainAdmin``: all of the above in the right order; the default for domain models.
@@ -163,6 +164,7 @@ class LargeTableMixin:
     """No full-table COUNT(*) on the changelist."""
 
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts are COUNT(*)s over the whole table
     paginator = LargeTablePaginator
     list_per_page = 50
     list_max_show_all = 200

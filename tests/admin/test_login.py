@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.urls.resolvers import RoutePattern
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -50,6 +51,12 @@ def _admin_urls() -> list[str]:
             except NoReverseMatch:
                 pass
         assert model_admin  # registered
+    # Staff pages of the apps (staff_patterns), every path parameter filled with "1".
+    from backoffice import staff_urls
+
+    for pattern in staff_urls.urlpatterns:
+        if isinstance(pattern.pattern, RoutePattern):
+            urls.append("/admin/" + re.sub(r"<[^>]+>", "1", str(pattern.pattern)))
     return sorted(set(urls))
 
 
