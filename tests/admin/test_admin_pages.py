@@ -287,3 +287,20 @@ def test_domain_rows_cannot_be_edited_in_the_change_form(staff_client):
     assert account.status == AccountStatus.ACTIVE
     assert client.get("/admin/accounts/creditaccount/add/").status_code == 403
     assert Customer.objects.count() == 1
+
+
+def test_auditor_reads_every_changelist_and_history(staff_client):
+    """The auditor role holds every view permission of the project's apps: each registered
+    changelist of those apps opens, read-only."""
+    client, _auditor, _device = staff_client("auditor")
+    project_apps = {"accounts", "backoffice", "complaints", "closures", "notices"}
+    opened = 0
+    for model in admin.site._registry:
+        opts = model._meta
+        if opts.app_label not in project_apps:
+            continue
+        response = client.get(f"/admin/{opts.app_label}/{opts.model_name}/")
+        assert response.status_code == 200, opts.label
+        assert 'name="action"' not in response.content.decode(), opts.label
+        opened += 1
+    assert opened >= 10
