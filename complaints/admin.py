@@ -90,6 +90,11 @@ ACTIONS: dict[str, tuple[Any, str, Any]] = {
     "take": (None, "complaints.work_complaint", gettext_lazy("Take this case")),
     "assign": (staff_forms.AssignForm, "complaints.work_complaint", gettext_lazy("Assign")),
     "note": (staff_forms.NoteForm, "complaints.work_complaint", gettext_lazy("Add internal note")),
+    "message": (
+        staff_forms.MessageForm,
+        "complaints.work_complaint",
+        gettext_lazy("Message the customer"),
+    ),
     "extend": (
         staff_forms.ReasonForm,
         "complaints.work_complaint",
@@ -222,7 +227,7 @@ class ComplaintAdmin(DomainAdmin):
         open_ = c.status in OPEN_STATUSES
         wanted = []
         if open_:
-            wanted += ["take", "assign", "note"]
+            wanted += ["take", "assign", "note", "message"]
             if c.clock_days < 30:
                 wanted.append("extend")
             elif c.clock_days == 30 and not c.extension_requested_by_id:
@@ -235,7 +240,7 @@ class ComplaintAdmin(DomainAdmin):
             if c.status == Status.PENDING_APPROVAL:
                 wanted += ["approve", "return"]
         else:
-            wanted.append("note")
+            wanted += ["note", "message"]
         if c.status == Status.DECIDED:
             wanted.append("close")
         if c.status == Status.UNDER_REVIEW:
@@ -273,6 +278,8 @@ class ComplaintAdmin(DomainAdmin):
             )
         elif action == "note":
             services.complaint_note_add(complaint_id=c.pk, actor=user, text=d["text"])
+        elif action == "message":
+            services.complaint_message_send(complaint_id=c.pk, actor=user, text=d["text"])
         elif action == "extend":
             services.complaint_extend(complaint_id=c.pk, actor=user, reason=d["reason"])
         elif action == "request_extension":

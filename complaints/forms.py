@@ -79,6 +79,12 @@ class NoteForm(forms.Form):
     text = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        label=_("Message to the customer"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
 class PauseForm(ReasonForm):
     pause_reason = forms.ChoiceField(label=_("Waiting for"), choices=PauseReason.choices)
 

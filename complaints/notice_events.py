@@ -9,6 +9,7 @@ EVENTS = {
     "complaint.paused": {"channels": _CUSTOMER},
     "complaint.resumed": {"channels": _CUSTOMER},
     "complaint.decided": {"channels": _CUSTOMER_LONG},
+    "complaint.message": {"channels": _CUSTOMER_LONG},
     "complaint.review_received": {"channels": _CUSTOMER},
     "complaint.review_decided": {"channels": _CUSTOMER_LONG},
     "staff.complaint_reminder": {"channels": ("email",)},

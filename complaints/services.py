@@ -416,6 +416,23 @@ def complaint_note_add(
     return note
 
 
+@transaction.atomic
+def complaint_message_send(*, complaint_id: int, actor: User, text: str) -> CaseEvent:
+    """A message to the customer (shown in their timeline and sent to them), apart from the
+    internal notes they never see."""
+    _require_perm(actor, "complaints.work_complaint")
+    complaint = complaint_for_update(complaint_id=complaint_id)
+    if not text.strip():
+        raise ApplicationError(
+            _("Write the message."), code="invalid", status=400, fields={"text": [_("Required.")]}
+        )
+    event = _event(complaint, EventType.MESSAGE, actor=actor, text=text.strip(), visible=True)
+    _notify_customer(
+        complaint, "complaint.message", actor=actor, key=str(event.pk), message=text.strip()
+    )
+    return event
+
+
 # --- Clocks ---------------------------------------------------------------------------------
 
 
@@ -865,11 +882,18 @@ def _decision_apply(
         visible=True,
     )
     lines = []
+    trails = _trail_summaries([i.loan_id for i in items if i.outcome == ItemOutcome.REJECTED])
     for item in items:
-        lines.append(
+        line = (
             f"{item.loan.reference} ({item.loan.amount}): "
             f"{ItemOutcome(item.outcome).label} - {item.reasons}"
         )
+        if item.outcome == ItemOutcome.REJECTED and trails.get(item.loan_id):
+            # Rejected: tell the customer which evidence shows they authorized it.
+            line += " | " + _("Authorization on record: %(trail)s") % {
+                "trail": "; ".join(trails[item.loan_id])
+            }
+        lines.append(line)
     _notify_customer(
         complaint,
         "complaint.decided",
@@ -884,6 +908,22 @@ def _decision_apply(
         ).strftime("%Y-%m-%d"),
     )
     return complaint
+
+
+def _trail_summaries(loan_ids: list[int]) -> dict[int, list[str]]:
+    from accounts.models import AuthorizationEvent
+
+    out: dict[int, list[str]] = {}
+    if not loan_ids:
+        return out
+    for e in AuthorizationEvent.objects.filter(loan_id__in=loan_ids).order_by("occurred_at", "pk"):
+        out.setdefault(e.loan_id, []).append(
+            f"{timezone.localtime(e.occurred_at):%Y-%m-%d %H:%M} {e.get_method_display()} / "
+            f"{e.get_channel_display()}"
+            + (f" / {e.device_id}" if e.device_id else "")
+            + (f" / {e.consent_reference}" if e.consent_reference else "")
+        )
+    return out
 
 
 @transaction.atomic
@@ -959,7 +999,12 @@ def complaint_close(*, complaint_id: int, actor: User, reason: str) -> Complaint
         raise ApplicationError(
             _("Only a decided complaint can be closed."), code="invalid_complaint_transition"
         )
-    if not notice_is_delivered(event="complaint.decided", obj=complaint):
+    answer_event = (
+        "complaint.review_decided"
+        if complaint.reviews.filter(status=ReviewStatus.DECIDED).exists()
+        else "complaint.decided"
+    )
+    if not notice_is_delivered(event=answer_event, obj=complaint):
         raise ApplicationError(
             _("The decision notice has not been delivered to the customer yet."),
             code="notice_undelivered",
