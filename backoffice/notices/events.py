@@ -15,6 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 
@@ -77,6 +78,14 @@ def event_validate(event: str) -> dict[str, Any]:
             code="notice_bad_channel",
             status=500,
         )
+    _templates_check(event)
+    return spec
+
+
+@lru_cache(maxsize=512)
+def _templates_check(event: str) -> None:
+    """Raise unless `event` has a template in every language (a success is cached; the cache
+    is cleared when the template settings change)."""
     for language in languages():
         name = template_name(event, language)
         try:
@@ -87,7 +96,14 @@ def event_validate(event: str) -> dict[str, Any]:
                 code="notice_missing_template",
                 status=500,
             ) from None
-    return spec
+
+
+def _clear_caches(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TEMPLATES", "LANGUAGES", "INSTALLED_APPS"):
+        _templates_check.cache_clear()
+
+
+setting_changed.connect(_clear_caches)
 
 
 def events_problems() -> list[str]:

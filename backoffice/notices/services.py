@@ -29,6 +29,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.pools import producers
 
 from accounts import crypto
 from backoffice.audit import save_with_history, system_actor
@@ -96,9 +97,12 @@ def notices_publish(notice_ids: Sequence[int]) -> int:
 
     published = 0
     try:
-        with app.connection_for_write() as connection:
+        # Fail fast when the broker is down (no reconnect loop inside a request's commit);
+        # producers (and their connections) are pooled per broker URL by kombu.
+        connection = app.connection_for_write(transport_options={"max_retries": 0})
+        with producers[connection].acquire(block=True, timeout=5) as producer:
             for notice_id in notice_ids:
-                notice_send_task.apply_async((notice_id,), connection=connection, retry=False)
+                notice_send_task.apply_async((notice_id,), producer=producer, retry=False)
                 published += 1
     except Exception:  # the broker is down: the sweeper will publish them again
         logger.exception(
