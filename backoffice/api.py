@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -115,3 +116,23 @@ class RejectUnknownFieldsMixin:
 
 class StrictInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Base class for API input serializers: unknown fields -> 400 (see the mixin)."""
+
+
+# --- OpenAPI ---------------------------------------------------------------------------------
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's AutoSchema, naming serializers nested in a view after the view:
+    `AccountListApi.OutputSerializer` becomes the component `AccountListOutput`, so that the
+    many views following the house style (nested `InputSerializer`/`OutputSerializer`) do not
+    collide into one "Output" component."""
+
+    def get_serializer_name(self, serializer: serializers.BaseSerializer, direction: str) -> str:
+        cls = serializer.__class__
+        outer, _dot, inner = cls.__qualname__.rpartition(".")
+        if not outer or "<locals>" in outer:
+            return cls.__name__
+        view_name = outer.split(".")[-1]
+        for suffix in ("Api", "APIView", "View"):
+            view_name = view_name.removesuffix(suffix)
+        return f"{view_name}{inner}"
