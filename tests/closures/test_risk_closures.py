@@ -157,3 +157,16 @@ def test_daily_spike_alert(system_user, agent, settings):
         proposed(account=CreditAccountFactory(), proposer=agent)
     assert alerts_daily_check(actor=system_user) is not None
     assert alerts_daily_check(actor=system_user) is None  # raised once
+
+
+def test_demo_closed_for_overdue(system_user):
+    from closures.demo import demo_closed_for_overdue
+
+    account = CreditAccountFactory(overdue_count=3)
+    closure = demo_closed_for_overdue(account=account, actor=system_user)
+    account.refresh_from_db()
+    assert closure.status == ClosureStatus.CLOSED and account.status == AccountStatus.CLOSED
+    assert closure.notice_sent_at is not None
+    assert closure.appeal_deadline > timezone.now() + timedelta(days=20)
+    assert demo_closed_for_overdue(account=account, actor=system_user).pk == closure.pk
+    services.appeal_file(actor=account.customer.user, closure_id=closure.pk, grounds="x")
