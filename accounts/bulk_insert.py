@@ -12,6 +12,7 @@ type "+" with the acting user, the reason and the time given.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -70,7 +71,8 @@ def _copy_with_history(
     meta = model._meta
     qn = connection.ops.quote_name
     fields = list(meta.concrete_fields)
-    encrypted = {f.attname for f in fields if isinstance(f, crypto.EncryptedTextField)}
+    names = [f.attname for f in fields]
+    encrypted = [f.attname for f in fields if isinstance(f, crypto.EncryptedTextField)]
     history_model = model.history.model  # type: ignore[attr-defined]
     history_fields = [f for f in history_model._meta.concrete_fields if f.attname != "history_id"]
     specials = {
@@ -79,6 +81,24 @@ def _copy_with_history(
         "history_type": "+",
         "history_user_id": actor.pk,
     }
+    # Columns the rows leave out get the field's default: the declared one (called per row when
+    # it is callable), else "" for text columns, else None.
+    missing = [f for f in fields if f.attname not in rows[0] and f.attname != "id"]
+    constant = {f.attname: f.get_default() for f in missing if not callable(f.default)}
+    per_row = [f for f in missing if callable(f.default)]
+    # A history row is the base row's values reordered plus the four history columns:
+    # itemgetter() builds both tuples in C, which matters at 10^5-10^6 rows.
+    base_tuple = itemgetter(*names)
+    special_names = list(specials)
+    history_tuple = itemgetter(
+        *[
+            len(names) + special_names.index(f.attname)
+            if f.attname in specials
+            else names.index(f.attname)
+            for f in history_fields
+        ]
+    )
+    special_values = tuple(specials.values())
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -89,21 +109,15 @@ def _copy_with_history(
         history_tuples = []
         for row, new_id in zip(rows, ids, strict=True):
             row["id"] = new_id
-            values: dict[str, Any] = {}
-            for f in fields:
-                name = f.attname
-                # get_default(): the declared default, else "" for text columns, else None.
-                value = row[name] if name in row else f.get_default()
-                if name in encrypted and value:
-                    value = crypto.encrypt(str(value))
-                values[name] = value
-            base_tuples.append(tuple(values[f.attname] for f in fields))
-            history_tuples.append(
-                tuple(
-                    specials[f.attname] if f.attname in specials else values.get(f.attname)
-                    for f in history_fields
-                )
-            )
+            values = {**row, **constant}
+            for f in per_row:
+                values[f.attname] = f.get_default()
+            for name in encrypted:
+                if values[name]:
+                    values[name] = crypto.encrypt(str(values[name]))
+            base = base_tuple(values)
+            base_tuples.append(base)
+            history_tuples.append(history_tuple(base + special_values))
         for table, cols, tuples in (
             (meta.db_table, [f.column for f in fields], base_tuples),
             (history_model._meta.db_table, [f.column for f in history_fields], history_tuples),

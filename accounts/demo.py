@@ -259,8 +259,8 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
 
 @transaction.atomic
 def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
-    """bob: an account closed for `overdue` six days ago (appealable for 30 days): loans paid
-    late, overdue count 4, an overdue risk signal, balance settled, status closed."""
+    """bob: an account closed for `overdue` within the last days (appealable for 30 days):
+    loans paid late, overdue count 4, an overdue risk signal, balance settled, status closed."""
     customer = services.customer_create(
         actor=actor,
         reason=SEED_REASON,
@@ -307,6 +307,19 @@ def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
         channel=RepaymentChannel.BANK_CARD,
         paid_at=_at(now, 8, 10),
     )
+    account = selectors.account_for_update(account_id=account.pk)
+    account.overdue_count = 4
+    save_with_history(account, actor=actor, reason=SEED_REASON, update_fields=["overdue_count"])
+    try:
+        hook = importlib.import_module("closures.demo").demo_closed_for_overdue
+    except (ModuleNotFoundError, AttributeError):
+        hook = None
+    if hook is not None:
+        # The closures app runs its real flow (risk signal, proposal, approval, effect, notice),
+        # so the closure request, its events and the appeal window all exist.
+        hook(account=account, actor=actor)
+        return customer
+    # Without the closures app: the account state alone.
     services.risk_signal_raise(
         actor=actor,
         reason=SEED_REASON,
@@ -316,19 +329,10 @@ def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
         source=RiskSignalSource.RISK_ENGINE,
         details={"overdue_count": 4, "max_days_past_due": 47},
     )
-    account = selectors.account_for_update(account_id=account.pk)
-    account.overdue_count = 4
-    save_with_history(account, actor=actor, reason=SEED_REASON, update_fields=["overdue_count"])
     account.closed_at = _at(now, 6, 9)
     services.account_set_status(
         account=account, new_status=AccountStatus.CLOSED, actor=actor, reason=SEED_REASON
     )
-    try:
-        hook = importlib.import_module("closures.demo").demo_closed_for_overdue
-    except (ModuleNotFoundError, AttributeError):
-        hook = None
-    if hook is not None:  # the closures app adds the matching closure request and notice
-        hook(account=account, actor=actor)
     return customer
 
 

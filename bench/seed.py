@@ -25,6 +25,52 @@ def _count_rows() -> int:
     return total
 
 
+def _backend_cpu_seconds() -> float | None:
+    """CPU time used so far by this connection's PostgreSQL backend (Linux, local server)."""
+    import os
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_cost(*, start: int, customers: int, loans_per_account: int, actor_id: int) -> None:
+    """Load-independent view: CPU seconds (this process + its PostgreSQL backend) per row for
+    one batch seeded in-process. The wall-clock rate above depends on what else the machine
+    runs; this one says what a core can do."""
+    from django.utils import timezone
+
+    from accounts.demo import BatchJob, _seed_batch
+
+    job = BatchJob(
+        list(range(start, start + customers)), 1, loans_per_account, timezone.now(), actor_id
+    )
+    pg_before = _backend_cpu_seconds()
+    py_before = time.process_time()
+    _created, _skipped, rows = _seed_batch(job)
+    py_cpu = time.process_time() - py_before
+    pg_after = _backend_cpu_seconds()
+    if pg_before is None or pg_after is None or not rows:
+        print("seed: CPU cost per row not measurable here (PostgreSQL not local)")
+        return
+    pg_cpu = pg_after - pg_before
+    per_core = rows / (py_cpu + pg_cpu)
+    print(
+        f"seed: CPU cost {1e6 * (py_cpu + pg_cpu) / rows:.0f} us/row "
+        f"(Python {1e6 * py_cpu / rows:.0f}, PostgreSQL {1e6 * pg_cpu / rows:.0f}): "
+        f"{per_core:,.0f} rows/s per busy core; ratio per core "
+        f"{per_core / TARGET_ROWS_PER_SECOND:.2f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench seed")
     parser.add_argument("--customers", type=int, default=20_000)
@@ -65,6 +111,12 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"seed: {rate:,.0f} rows/s; target {TARGET_ROWS_PER_SECOND:,} rows/s; "
             f"ratio {rate / TARGET_ROWS_PER_SECOND:.2f}"
+        )
+        _cpu_cost(
+            start=args.customers + 1,
+            customers=min(2000, max(args.customers // 10, 100)),
+            loans_per_account=args.loans_per_account,
+            actor_id=actor.pk,
         )
 
 
