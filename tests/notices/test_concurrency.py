@@ -1,0 +1,56 @@
+"""Two workers racing for the same notice: exactly one sends it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from backoffice.notices.enums import NoticeStatus
+from backoffice.notices.models import Notice
+from backoffice.notices.services import notice_enqueue, notice_send
+from tests.factories import CustomerFactory, UserFactory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sends_deliver_once():
+    actor = UserFactory(username="system:tests")
+    customer = CustomerFactory(preferred_language="en")
+    (notice,) = notice_enqueue(
+        event="test.hello",
+        recipient=customer.user,
+        context={"name": "A", "text": "t"},
+        actor=actor,
+        channels=("email",),
+    )
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(notice_send(notice_id=notice.pk).status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes).count("sent") == 1, outcomes
+    assert len(mail.outbox) == 1
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.SENT and notice.attempts == 1
+    assert Notice.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_sweep_command_prints_what_each_sweep_did(capsys):
+    from django.core.management import call_command
+
+    call_command("sweep")
+    out = capsys.readouterr().out
+    assert "notices: {'due': 0, 'published': 0, 'stale_failed': 0}" in out
