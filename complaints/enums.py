@@ -37,7 +37,12 @@ OPEN_STATUSES = [Status.RECEIVED, Status.INVESTIGATING, Status.PENDING_APPROVAL]
 CLOCK_STATUSES = OPEN_STATUSES
 
 TRANSITIONS: dict[str, set[str]] = {
-    Status.RECEIVED: {Status.INVESTIGATING, Status.PENDING_APPROVAL, Status.DECIDED},
+    Status.RECEIVED: {
+        Status.INVESTIGATING,
+        Status.PENDING_APPROVAL,
+        Status.DECIDED,
+        Status.WITHDRAWN,
+    },
     Status.INVESTIGATING: {Status.PENDING_APPROVAL, Status.DECIDED, Status.WITHDRAWN},
     Status.PENDING_APPROVAL: {Status.DECIDED, Status.INVESTIGATING},
     Status.DECIDED: {Status.UNDER_REVIEW, Status.CLOSED},

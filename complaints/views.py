@@ -83,6 +83,16 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
         and clock.within_window(complaint.decided_at, clock.REVIEW_WINDOW_DAYS, now=now)
     )
     form = ReviewForm()
+    if request.method == "POST" and request.POST.get("withdraw"):
+        try:
+            services.complaint_withdraw(
+                complaint_id=complaint.pk, actor=request.user, reason=_("Withdrawn by the customer")
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Your complaint was withdrawn."))
+        return redirect(f"/portal/complaints/{complaint.reference}/")
     if request.method == "POST" and can_review:
         form = ReviewForm(request.POST)
         if form.is_valid():
@@ -106,6 +116,7 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline": complaint.visible_events,
             "reviews": list(complaint.reviews.all()),
             "can_review": can_review,
+            "can_withdraw": complaint.status in (Status.RECEIVED, Status.INVESTIGATING),
             "review_deadline": clock.add_calendar_days(
                 complaint.decided_at, clock.REVIEW_WINDOW_DAYS
             )

@@ -31,6 +31,7 @@ from .workflow import (
     complaint_note_add,
     complaint_pause,
     complaint_resume,
+    complaint_withdraw,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "complaint_resume",
     "complaint_staff_with_stake",
     "complaint_submit",
+    "complaint_withdraw",
     "incident_check",
     "review_decide",
     "review_request",

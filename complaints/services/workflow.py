@@ -16,6 +16,7 @@ from .. import clock
 from ..enums import (
     OPEN_STATUSES,
     EventType,
+    Outcome,
     Status,
 )
 from ..models import (
@@ -275,5 +276,64 @@ def complaint_resume(
     )
     _notify_customer(
         complaint, "complaint.resumed", actor=actor, key=now.isoformat(), reason=reason
+    )
+    return complaint
+
+
+# --- Withdrawal -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def complaint_withdraw(*, complaint_id: int, actor: User, reason: str) -> Complaint:
+    """The customer withdraws an undecided complaint: disputed loans stand again (collection
+    resumes) and their credit-report objections are withdrawn."""
+    from accounts.enums import CorrectionKind, CorrectionStatus, LoanStatus
+    from accounts.models import CreditReportCorrection, LoanRecord
+
+    complaint = complaint_for_update(complaint_id=complaint_id)
+    if complaint.customer.user_id != actor.pk:
+        raise ApplicationError(_("No such complaint."), code="not_found", status=404)
+    if complaint.status not in (Status.RECEIVED, Status.INVESTIGATING):
+        raise ApplicationError(
+            _("Only a complaint still being investigated can be withdrawn."),
+            code="invalid_complaint_transition",
+        )
+    origin = f"complaint:{complaint.reference}"
+    loans = (
+        LoanRecord.objects.select_for_update()
+        .filter(disputed_items__complaint=complaint, status=LoanStatus.DISPUTED)
+        .order_by("pk")
+    )
+    for loan in loans:
+        loan.status = LoanStatus.POSTED if loan.outstanding_amount > 0 else LoanStatus.REPAID
+        loan.collection_paused = False
+        save_with_history(
+            loan, actor=actor, reason=origin, update_fields=["status", "collection_paused"]
+        )
+    for correction in (
+        CreditReportCorrection.objects.select_for_update()
+        .filter(origin=origin, kind=CorrectionKind.OBJECTION, status=CorrectionStatus.OPEN)
+        .order_by("pk")
+    ):
+        correction.status = CorrectionStatus.WITHDRAWN
+        correction.settled_at = timezone.now()
+        save_with_history(
+            correction, actor=actor, reason=reason, update_fields=["status", "settled_at"]
+        )
+    old = complaint.status
+    complaint.status = Status.WITHDRAWN
+    complaint.outcome = Outcome.WITHDRAWN
+    complaint.closed_at = timezone.now()
+    save_with_history(
+        complaint, actor=actor, reason=reason, update_fields=["status", "outcome", "closed_at"]
+    )
+    _event(
+        complaint,
+        EventType.CLOSED,
+        actor=actor,
+        old=old,
+        new=Status.WITHDRAWN,
+        text=reason,
+        visible=True,
     )
     return complaint

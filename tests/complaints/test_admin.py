@@ -107,3 +107,18 @@ def test_auditor_reads_but_cannot_act(system_user):
     client, _u, _d = _client(system_user, "auditor", "aud1")
     assert client.get(f"/admin/complaints/complaint/{complaint.pk}/change/").status_code == 200
     assert client.post(f"/admin/complaints/complaint/{complaint.pk}/act/take/").status_code == 403
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_case_page_query_budget(system_user, rows, django_assert_max_num_queries):
+    account, loans = account_with_loans(actor=system_user, amounts=["10.00"] * rows)
+    complaint = dispute(account=account, loans=loans)
+    client, agent, _ = _client(system_user, "agent", "budget_agent")
+    from complaints import services
+
+    for i in range(rows):
+        services.complaint_note_add(complaint_id=complaint.pk, actor=agent, text=f"n{i}")
+    with django_assert_max_num_queries(25):
+        resp = client.get(f"/admin/complaints/complaint/{complaint.pk}/change/")
+    assert resp.status_code == 200
+    assert resp.content.count(b'data-testid="disputed-') == rows

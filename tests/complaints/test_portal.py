@@ -83,3 +83,25 @@ def test_rejected_decision_names_the_evidence_and_review_through_portal(system_u
     assert resp.status_code == 302
     c.refresh_from_db()
     assert c.status == Status.UNDER_REVIEW and c.reviews.count() == 1
+
+
+def test_customer_withdraws_and_the_dispute_is_lifted(system_user):
+    from accounts.enums import LoanStatus
+    from accounts.models import CreditReportCorrection
+
+    account, loans = account_with_loans(actor=system_user)
+    c = dispute(account=account, loans=loans)
+    client = _client(account.customer.user)
+    resp = client.post(f"/portal/complaints/{c.reference}/", {"withdraw": "1"})
+    assert resp.status_code == 302
+    c.refresh_from_db()
+    assert c.status == Status.WITHDRAWN and c.outcome == "withdrawn"
+    assert c.history.first().history_user == account.customer.user
+    loans[0].refresh_from_db()
+    assert loans[0].status == LoanStatus.POSTED and not loans[0].collection_paused
+    assert CreditReportCorrection.objects.get(loan=loans[0]).status == "withdrawn"
+    from backoffice.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as exc:
+        services.complaint_withdraw(complaint_id=c.pk, actor=account.customer.user, reason="x")
+    assert exc.value.code == "invalid_complaint_transition"
