@@ -1,4 +1,6 @@
-"""Celery tasks of the closures app: thin, each calls one service."""
+"""Celery tasks of the closures app: thin, each calls one service. Taking closures into effect,
+expiring unconfirmed requests and escalating appeals run in `backoffice.sweep`
+(closures.sweeps.closures_sweep)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,3 @@ def run_risk_scan() -> int:
     from .risk_scan import risk_scan_run
 
     return risk_scan_run(actor=system_actor("risk-scan")).proposed
-
-
-@shared_task(name="closures.sweep")
-def closures_sweep_task() -> dict:
-    from .sweeps import closures_sweep
-
-    return closures_sweep()
