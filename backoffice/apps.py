@@ -12,9 +12,19 @@ class BackofficeConfig(AppConfig):
         # Library plumbing only: keep the role groups in step with backoffice.roles after migrate.
         from django.db.models.signals import post_migrate
 
-        from . import roles
+        # After the LAST app's post_migrate: the permissions of every app (accounts, complaints,
+        # closures come after backoffice) exist only once their own post_migrate has run.
+        post_migrate.connect(_roles_sync_after_last_app, dispatch_uid="backoffice.roles_sync")
 
-        post_migrate.connect(roles.roles_sync_after_migrate, sender=self)
+
+def _roles_sync_after_last_app(sender, **kwargs) -> None:
+    from django.apps import apps
+
+    from . import roles
+
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if with_models and sender is with_models[-1]:
+        roles.roles_sync_after_migrate(sender=sender, **kwargs)
 
 
 class BackofficeAdminConfig(admin_apps.AdminConfig):

@@ -240,3 +240,17 @@ def test_wrong_codes_count_towards_the_lockout(make_staff, settings):
     response = client.post("/admin/login/", {**form, "otp_token": totp_now(device)})
     assert response.status_code != 302
     assert client.get("/admin/").status_code == 302
+
+
+def test_role_groups_hold_their_permissions_after_migrate(db):
+    """post_migrate rebuilds the groups after every app's permissions exist (as on a fresh
+    database, where no permission exists before migrate)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.core.management.sql import emit_post_migrate_signal
+
+    Group.objects.all().delete()
+    Permission.objects.all().delete()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    manager = Group.objects.get(name="manager")
+    perms = {f"{p.content_type.app_label}.{p.codename}" for p in manager.permissions.all()}
+    assert {"accounts.view_user", "accounts.view_customer", "accounts.view_unmasked_pii"} <= perms
