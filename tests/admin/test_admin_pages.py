@@ -304,3 +304,17 @@ def test_auditor_reads_every_changelist_and_history(staff_client):
         assert 'name="action"' not in response.content.decode(), opts.label
         opened += 1
     assert opened >= 10
+
+
+def test_large_table_paginator_caps_the_count(db, monkeypatch):
+    from backoffice import admin_mixins
+
+    monkeypatch.setattr(admin_mixins, "COUNT_CAP", 5)
+    for _i in range(8):
+        CreditAccountFactory()
+    with CaptureQueriesContext(connection) as ctx:
+        count = admin_mixins.LargeTablePaginator(CreditAccount.objects.order_by("pk"), 2).count
+    assert count >= 6  # the cap plus one, or the planner's estimate when larger
+    assert "LIMIT 6" in ctx.captured_queries[0]["sql"].upper()
+    small = admin_mixins.LargeTablePaginator(CreditAccount.objects.filter(pk__lt=0), 2)
+    assert small.count == 0
