@@ -77,6 +77,7 @@ class Command(BaseCommand):
                     rows = cursor.fetchall()
                     if not rows:
                         break
+                    pending: dict[tuple[str, ...], list[list[str]]] = {}
                     for row in rows:
                         updates = {}
                         for column, token in zip(columns, row[1:], strict=True):
@@ -84,12 +85,16 @@ class Command(BaseCommand):
                                 continue
                             updates[column] = crypto.rotate_token(token)
                         if updates:
-                            assignments = ", ".join(f"{qn(c)} = %s" for c in updates)
-                            cursor.execute(
-                                f"UPDATE {qn(table)} SET {assignments} WHERE {qn(pk)} = %s",  # noqa: S608
-                                [*updates.values(), row[0]],
+                            pending.setdefault(tuple(updates), []).append(
+                                [*updates.values(), row[0]]
                             )
-                            rotated += 1
+                    for changed, params in pending.items():
+                        assignments = ", ".join(f"{qn(c)} = %s" for c in changed)
+                        cursor.executemany(
+                            f"UPDATE {qn(table)} SET {assignments} WHERE {qn(pk)} = %s",  # noqa: S608
+                            params,
+                        )
+                        rotated += len(params)
                     last = rows[-1][0]
                 bar.update(len(rows))
             bar.close()
