@@ -262,8 +262,9 @@ NOTICES_RETRY_MAX = timedelta(seconds=env.int("NOTICES_RETRY_MAX_SECONDS", defau
 # Retries sooner than this are requeued with a countdown; later ones wait in the database for
 # the sweeper (a long countdown would outlive the broker's visibility timeout).
 NOTICES_MAX_COUNTDOWN = timedelta(seconds=env.int("NOTICES_MAX_COUNTDOWN_SECONDS", default=300))
-# The sweeper publishes pending rows due for longer than this (fresh ones were just published).
-NOTICES_SWEEP_GRACE = timedelta(seconds=env.int("NOTICES_SWEEP_GRACE_SECONDS", default=60))
+# The sweeper publishes pending rows due for longer than this: fresh ones were just published
+# (too short re-publishes a queue backlog; too long delays recovery after a broker outage).
+NOTICES_SWEEP_GRACE = timedelta(seconds=env.int("NOTICES_SWEEP_GRACE_SECONDS", default=300))
 NOTICES_SWEEP_BATCH = env.int("NOTICES_SWEEP_BATCH", default=5000)
 # A row `sending` for longer than this lost its worker: marked failed (outcome unknown).
 NOTICES_SENDING_LEASE = timedelta(seconds=env.int("NOTICES_SENDING_LEASE_SECONDS", default=900))

@@ -172,7 +172,7 @@ def test_sweeper_publishes_overdue_pending_and_fails_stale_sending(
     due = _one(customer, system_user, "email", key="due")
     fresh = _one(customer, system_user, "email", key="fresh")
     stuck = _one(customer, system_user, "sms", key="stuck")
-    Notice.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(minutes=5))
+    Notice.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(minutes=10))
     Notice.objects.filter(pk=stuck.pk).update(
         status=NoticeStatus.SENDING, claimed_at=now - timedelta(hours=1), attempts=1
     )
