@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -37,11 +38,14 @@ def _free_port() -> int:
 class _Sink:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        self.delay = 0.0  # seconds before answering DATA (a slow provider)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
         self.messages.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 OK"
 
 
@@ -225,3 +229,53 @@ def test_worker_retries_a_failing_backend_then_fails_and_alerts_staff(start_work
     assert alert.recipient_id == manager.pk
     assert [m["To"] for m in smtp.messages] == ["manager@example.com"]
     assert str(sms.pk) in smtp.messages[0]["Subject"]
+
+
+def test_worker_killed_mid_send_is_not_sent_again(
+    start_worker, smtp, manager_email="m@example.com"
+):
+    """The worker dies after handing the email to the server but before recording it: the
+    redelivered task finds the row `sending` and sends nothing; after the lease the sweeper
+    marks it failed (outcome unknown) and alerts staff."""
+    from backoffice.roles import roles_sync
+
+    roles_sync()
+    StaffFactory(role="manager", email=manager_email)
+    actor = UserFactory(username="system:tests")
+    customer = CustomerFactory(preferred_language="en")
+    smtp.delay = 30
+    worker = start_worker()
+    with transaction.atomic():
+        (notice,) = notice_enqueue(
+            event="test.hello",
+            recipient=customer.user,
+            context={"name": "A", "text": "t"},
+            actor=actor,
+            channels=("email",),
+        )
+    _wait_for(lambda: len(smtp.messages) == 1, what="the email to reach the server")
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    notice.refresh_from_db()
+    assert notice.status == "sending", list(
+        notice.history.values_list("history_date", "status", "history_change_reason")
+    ) + [time.time()]
+
+    smtp.delay = 0
+    start_worker()
+    assert notices_publish([notice.pk]) == 1  # the redelivery
+    time.sleep(3)
+    notice.refresh_from_db()
+    assert notice.status == "sending" and len(smtp.messages) == 1
+
+    result = notices_sweep(
+        now=timezone.now() + settings.NOTICES_SENDING_LEASE + timedelta(seconds=1)
+    )
+    assert result["stale_failed"] == 1
+    notice.refresh_from_db()
+    assert notice.status == "failed" and "outcome is unknown" in notice.last_error
+    _wait_for(
+        lambda: Notice.objects.filter(event="staff.notice_failed", status="sent").exists(),
+        what="the staff alert",
+    )
+    assert [m["To"] for m in smtp.messages] == [customer.user.email, manager_email]
