@@ -81,7 +81,7 @@ class HttpGatewaySmsBackend(SmsBackend):
             data = response.json()
         except ValueError as exc:
             raise SmsError("gateway answered without JSON") from exc
-        message_id = data.get("id") or data.get("message_id") if isinstance(data, dict) else None
+        message_id = (data.get("id") or data.get("message_id")) if isinstance(data, dict) else None
         if not message_id:
             raise SmsError("gateway answered without a message id")
         return str(message_id)
