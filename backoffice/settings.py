@@ -140,7 +140,9 @@ STORAGES = {
 # Uploads (appeal attachments) live outside the web root and are served only by views that
 # check access first.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "uploads")))
-MEDIA_URL = None
+# No URL pattern serves this prefix: uploads are only read by views that check access first.
+# (A string rather than None because Django's test live server wraps a media handler.)
+MEDIA_URL = "/uploads-not-served/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 # Hard cap on any request body; larger ones answer 413 before Django reads them.

@@ -6,6 +6,11 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
+
+# Playwright's sync API keeps an event loop running in the test thread, and Django refuses ORM
+# calls when it sees one. Set before any browser or live server starts.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_configure(config) -> None:
@@ -23,6 +28,8 @@ def _isolated_var_dir(tmp_path, settings) -> None:
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
     settings.MEDIA_ROOT = str(tmp_path / "uploads")
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Logins in tests need not cost the real hasher's seconds on a 2-core machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -35,6 +42,30 @@ def system_user(db):
 @pytest.fixture
 def redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+# --- Signed-in clients -----------------------------------------------------------------------
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle and rate-limit counters live in the cache: start every test from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign a user into the Django test client (axes needs a request, so no client.login)."""
+
+    def _login(user):
+        client.force_login(user, backend=MODEL_BACKEND)
+        return client
+
+    return _login
 
 
 # --- Browser tests (Playwright driving Debian's chromium) ---------------------------------------
@@ -75,9 +106,6 @@ def _playwright_browser():
 def page(_playwright_browser, live_server, request):
     """A fresh browser context on the live server; a screenshot is saved on failure under
     test-results/."""
-    # Playwright's sync API runs an event loop in this thread; Django must still allow ORM calls
-    # from the test body.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     context = _playwright_browser.new_context(base_url=live_server.url, locale="zh-CN")
     context.set_default_timeout(15_000)
     pg = context.new_page()

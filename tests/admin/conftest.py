@@ -66,8 +66,3 @@ def staff_client(make_staff) -> Callable[..., tuple[Client, User, TOTPDevice]]:
         return client, user, device
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

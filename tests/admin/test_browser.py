@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -11,25 +9,7 @@ from tests.factories import StaffFactory
 
 from .conftest import PASSWORD, totp_now
 
-# The session's browser may start before the test database is created; the `page` fixture sets
-# this too, but only after launching the browser.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="session")
-def live_server(request):
-    """pytest-django's live server, started with a MEDIA_URL: settings has MEDIA_URL = None
-    (uploads are never served), which breaks the live server's media handler (TypeError on
-    every request). Remove this once settings or the shared conftest handle it."""
-    from django.test.utils import override_settings
-    from pytest_django.live_server_helper import LiveServer
-
-    with override_settings(MEDIA_URL="/uploads-not-served/"):
-        server = LiveServer("localhost")
-    yield server
-    server.stop()
 
 
 def test_first_login_enrolls_in_the_browser(page):

@@ -21,8 +21,3 @@ def reviewer(db):
 @pytest.fixture
 def manager(db):
     return staff("manager")
-
-
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

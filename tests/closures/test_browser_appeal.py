@@ -4,8 +4,6 @@ active again with its old limit."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from closures import services
@@ -13,29 +11,13 @@ from closures.models import Appeal
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import closed_by_risk, staff
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PASSWORD = "test-pass-123"  # UserFactory's
 
 
-@pytest.fixture(scope="session")
-def live_server(request):
-    """pytest-django's live server with a MEDIA_URL (settings has None: uploads are never served,
-    which the live server's media handler cannot take)."""
-    from django.test.utils import override_settings
-    from pytest_django.live_server_helper import LiveServer
-
-    with override_settings(MEDIA_URL="/uploads-not-served/"):
-        server = LiveServer("localhost")
-    yield server
-    server.stop()
-
-
 def test_customer_appeals_in_the_portal_and_manager_upholds(page, system_user, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     account = CreditAccountFactory(overdue_count=4)
     closure = closed_by_risk(
         account=account, proposer=staff("agent"), approver=staff("reviewer"), actor=system_user

@@ -16,7 +16,6 @@ from tests.factories.closures import proposed, staff
 
 @pytest.mark.django_db(transaction=True)
 def test_approve_and_withdraw_race_exactly_one_wins(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     agent = staff("agent")
     reviewer = staff("reviewer")
     account = CreditAccountFactory()
@@ -69,7 +68,6 @@ def test_approve_and_withdraw_race_exactly_one_wins(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_proposals_race_one_open_closure(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     agents = [staff("agent"), staff("agent")]
     account = CreditAccountFactory()
     barrier = threading.Barrier(2)

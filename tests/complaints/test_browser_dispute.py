@@ -5,8 +5,6 @@ reads the decision in the portal and in the email."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.core import mail
 
@@ -19,8 +17,6 @@ from complaints.enums import ItemOutcome, RootCause
 from complaints.evidence import evidence_for_loans
 from complaints.models import Complaint
 from tests.factories.complaints import account_with_loans, fresh_stepup, staff
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

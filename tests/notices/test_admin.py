@@ -19,11 +19,6 @@ from tests.factories import CustomerFactory
 URL = "/admin/notices/notice/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def signed_in(system_user):
     def make(role: str):
