@@ -30,7 +30,12 @@ class BodySizeLimitMiddleware:
 
 
 class LanguageFromQueryMiddleware:
-    """`?lang=en` (or zh-hans) switches the language and remembers it in a cookie."""
+    """`?lang=en` (or zh-hans) switches the language and remembers it in a cookie.
+
+    Pages are zh-hans first: without a remembered choice the browser's Accept-Language is not
+    consulted (an English-language browser in China still gets Chinese until the customer picks
+    English). API clients may still ask for a language with Accept-Language.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -41,6 +46,10 @@ class LanguageFromQueryMiddleware:
         if lang in self.known:
             request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = lang
             translation.activate(lang)
+        elif settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and not request.path.startswith(
+            "/api/"
+        ):
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         response = self.get_response(request)
         if lang in self.known:
             response.set_cookie(

@@ -219,3 +219,20 @@ def test_static_css_is_served_by_the_app(client):
     body = client.get("/portal/login/").content.decode()
     assert "/static/portal/portal.css" in body
     assert "http" not in body.split("<body")[0].replace("http-equiv", "")  # no CDN in <head>
+
+
+def test_an_english_browser_still_gets_chinese_until_the_customer_switches(client):
+    page = client.get("/portal/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page
+    assert "登录" in page
+    client.get("/portal/login/?lang=en")
+    page = client.get("/portal/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<html lang="en">' in page
+
+
+def test_api_clients_may_ask_for_english_with_accept_language(client):
+    response = client.post(
+        "/api/v1/auth/token/", {}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The input is not valid."
