@@ -152,6 +152,10 @@ def risk_scan_run(
         "batch": batch_size,
     }
     result = RiskScanResult()
+    if connection.vendor != "postgresql":
+        return _risk_scan_through_services(
+            actor=actor, threshold=params["threshold"], explanation=explanation, result=result
+        )
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_SQL, params)
         result.candidates = cursor.fetchone()[0]
@@ -173,4 +177,53 @@ def risk_scan_run(
         from .anomaly import alerts_daily_check
 
         alerts_daily_check(actor=actor, now=now)
+    return result
+
+
+def _risk_scan_through_services(
+    *, actor: User, threshold: int, explanation: str, result: RiskScanResult
+) -> RiskScanResult:
+    """The same proposals through the services, one account at a time: only for the embedded
+    SQLite database of `make run` (demo sizes), where the PostgreSQL statement cannot run."""
+    from accounts.enums import AccountStatus, RiskSignalKind, RiskSignalSource, Severity
+    from accounts.models import CreditAccount
+    from accounts.services import risk_signal_raise
+
+    from .models import ClosureRequest
+    from .services import closure_propose
+
+    open_closures = ClosureRequest.objects.filter(status__in=OPEN_CLOSURE_STATUSES)
+    candidates = (
+        CreditAccount.objects.filter(
+            overdue_count__gte=threshold,
+            status__in=[AccountStatus.ACTIVE, AccountStatus.FROZEN],
+        )
+        .exclude(pk__in=open_closures.values("account_id"))
+        .values_list("pk", "overdue_count")
+    )
+    why = "risk scan: overdue count at or over the threshold"
+    for account_id, overdue_count in candidates.iterator():
+        result.candidates += 1
+        with transaction.atomic():
+            signal = risk_signal_raise(
+                actor=actor,
+                reason=why,
+                account_id=account_id,
+                kind=RiskSignalKind.OVERDUE,
+                severity=Severity.HIGH,
+                source=RiskSignalSource.SYSTEM,
+                details={"overdue_count": overdue_count, "threshold": threshold},
+            )
+            closure_propose(
+                actor=actor,
+                reason=why,
+                account_id=account_id,
+                closure_reason=ClosureReason.OVERDUE,
+                explanation=explanation,
+                source="risk_scan",
+                risk_signal_ids=[signal.pk],
+                _checked=True,
+            )
+        result.proposed += 1
+    result.batches = 1
     return result

@@ -204,10 +204,12 @@ def incident_check(*, actor: User, loans: Iterable[LoanRecord], now: datetime) -
         if loan.merchant:
             values.add((AlertDimension.MERCHANT, loan.merchant))
     for dimension, value in sorted(values):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"incident:{dimension}:{value}"]
-            )
+        if connection.vendor == "postgresql":
+            # (SQLite, under `make run`, has a single writer: nothing to serialise.)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"incident:{dimension}:{value}"]
+                )
         if IncidentAlert.objects.filter(
             dimension=dimension, value=value, raised_at__gte=since
         ).exists():
