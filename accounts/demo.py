@@ -240,12 +240,14 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
             ),
         )
     # The one she never made: 03:12 at night, through a partner interface, no consent trail.
+    # Over the ¥5,000 four-eyes threshold, so upholding it needs a reviewer's approval.
     created = _at(now, 3, 3, 12)
     services.loan_record(
         actor=actor,
         reason=SEED_REASON,
         account_id=account.pk,
-        amount=Decimal("5000.00"),
+        amount=Decimal("6800.00"),
+        fees=Decimal("68.00"),
         kind=LoanKind.CASH,
         channel=LoanChannel.PARTNER_API,
         merchant="速贷通小额现金",
