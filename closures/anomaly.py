@@ -19,10 +19,10 @@ from django.utils import timezone
 from accounts.enums import RiskSignalStatus
 from accounts.models import RiskSignal, User
 from backoffice.audit import save_with_history
+from backoffice.notices.services import notice_enqueue_staff
 
 from .enums import AlertRule, ClosureReason, ClosureSource
 from .models import ClosureAlert, ClosureRequest
-from .notify import staff_notice
 
 
 def _alert_raise(
@@ -44,7 +44,7 @@ def _alert_raise(
             save_with_history(alert, actor=actor, reason=f"closure alert: {rule}")
     except IntegrityError:
         return None  # raised by a concurrent check: once is enough
-    staff_notice(
+    notice_enqueue_staff(
         event="staff.closure_alert",
         context={
             "title": title,

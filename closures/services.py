@@ -26,6 +26,7 @@ from accounts.models import CreditAccount, CreditReportCorrection, RiskSignal, U
 from accounts.services import account_freeze, account_set_status
 from backoffice.audit import save_with_history
 from backoffice.errors import ApplicationError
+from backoffice.notices.services import notice_enqueue
 from backoffice.stepup import stepup_require
 from complaints.clock import add_calendar_days
 
@@ -45,7 +46,6 @@ from .enums import (
     OtpChannel,
 )
 from .models import Appeal, ClosureEvent, ClosureRequest, CustomerOtpDevice
-from .notify import customer_notice
 
 APPEAL_WINDOW_DAYS = 30
 APPEAL_DECISION_DAYS = 15
@@ -127,6 +127,19 @@ def _closure_context(closure: ClosureRequest, account: CreditAccount) -> dict[st
     }
 
 
+def _notify_customer(
+    closure: ClosureRequest, account: CreditAccount, event: str, *, actor: User
+) -> None:
+    """A notice about this closure to the account's customer, with the closure's context."""
+    notice_enqueue(
+        event=event,
+        recipient=account.customer.user,
+        context=_closure_context(closure, account),
+        actor=actor,
+        obj=closure,
+    )
+
+
 def _unfreeze_if_we_froze(
     closure: ClosureRequest, account: CreditAccount, *, actor: User, reason: str
 ) -> bool:
@@ -136,6 +149,28 @@ def _unfreeze_if_we_froze(
         )
         return True
     return False
+
+
+def _end_unclosed(
+    closure: ClosureRequest,
+    account: CreditAccount,
+    *,
+    status: str,
+    kind: str,
+    actor: User,
+    reason: str,
+) -> tuple[str, bool]:
+    """Reject or withdraw: the closure ends without taking effect, decided by `actor`, and a
+    freeze it put on the account is lifted. Returns the old status and whether it lifted one."""
+    old = _move(closure, status)
+    closure.decided_by = actor
+    closure.ended_at = timezone.now()
+    save_with_history(
+        closure, actor=actor, reason=reason, update_fields=["status", "decided_by", "ended_at"]
+    )
+    _event(closure, kind=kind, actor=actor, text=reason, old=old, new=closure.status)
+    lifted = _unfreeze_if_we_froze(closure, account, actor=actor, reason=reason)
+    return old, lifted
 
 
 def _save_new_closure(closure: ClosureRequest, *, actor: User, reason: str) -> None:
@@ -185,7 +220,7 @@ def _code_send(closure: ClosureRequest, *, actor: User, channel: str) -> None:
             status=429,
         )
     code = device.code_issue(purpose=f"closure:{closure.pk}")
-    customer_notice(
+    notice_enqueue(
         event="closure.code",
         recipient=actor,
         context={
@@ -305,13 +340,7 @@ def _closure_confirmed(*, actor: User, closure_id: int, now: datetime | None) ->
         old=old,
         new=closure.status,
     )
-    customer_notice(
-        event="closure.requested",
-        recipient=account.customer.user,
-        context=_closure_context(closure, account),
-        actor=actor,
-        obj=closure,
-    )
+    _notify_customer(closure, account, "closure.requested", actor=actor)
     return closure
 
 
@@ -394,13 +423,7 @@ def closure_propose(
         closure.froze_account = True
         save_with_history(closure, actor=actor, reason=reason, update_fields=["froze_account"])
         _event(closure, kind=ClosureEventKind.FROZEN, actor=actor, text=reason)
-        customer_notice(
-            event="closure.frozen",
-            recipient=account.customer.user,
-            context=_closure_context(closure, account),
-            actor=actor,
-            obj=closure,
-        )
+        _notify_customer(closure, account, "closure.frozen", actor=actor)
     from .anomaly import alerts_on_proposal
 
     alerts_on_proposal(closure=closure, actor=actor)
@@ -527,13 +550,7 @@ def closure_approve(
         old=old,
         new=closure.status,
     )
-    customer_notice(
-        event="closure.notice",
-        recipient=account.customer.user,
-        context=_closure_context(closure, account),
-        actor=actor,
-        obj=closure,
-    )
+    _notify_customer(closure, account, "closure.notice", actor=actor)
     _event(closure, kind=ClosureEventKind.NOTICE_SENT, actor=actor, text="closure.notice")
     return closure
 
@@ -548,28 +565,16 @@ def closure_reject(*, actor: User, closure_id: int, reason: str) -> ClosureReque
             code="maker_checker",
             status=403,
         )
-    old = _move(closure, ClosureStatus.REJECTED)
-    closure.decided_by = actor
-    closure.ended_at = timezone.now()
-    save_with_history(
-        closure, actor=actor, reason=reason, update_fields=["status", "decided_by", "ended_at"]
-    )
-    _event(
+    _old, lifted = _end_unclosed(
         closure,
+        account,
+        status=ClosureStatus.REJECTED,
         kind=ClosureEventKind.REJECTED,
         actor=actor,
-        text=reason,
-        old=old,
-        new=closure.status,
+        reason=reason,
     )
-    if _unfreeze_if_we_froze(closure, account, actor=actor, reason=reason):
-        customer_notice(
-            event="closure.hold_lifted",
-            recipient=account.customer.user,
-            context=_closure_context(closure, account),
-            actor=actor,
-            obj=closure,
-        )
+    if lifted:
+        _notify_customer(closure, account, "closure.hold_lifted", actor=actor)
     return closure
 
 
@@ -598,37 +603,18 @@ def closure_withdraw(*, actor: User, closure_id: int, reason: str) -> ClosureReq
                 _("This closure was not requested by you; you may appeal it instead."),
                 code="invalid_closure_transition",
             )
-    old = _move(closure, ClosureStatus.WITHDRAWN)
-    closure.decided_by = actor
-    closure.ended_at = timezone.now()
-    save_with_history(
-        closure, actor=actor, reason=reason, update_fields=["status", "decided_by", "ended_at"]
-    )
-    _event(
+    old, lifted = _end_unclosed(
         closure,
+        account,
+        status=ClosureStatus.WITHDRAWN,
         kind=ClosureEventKind.WITHDRAWN,
         actor=actor,
-        text=reason,
-        old=old,
-        new=closure.status,
+        reason=reason,
     )
-    lifted = _unfreeze_if_we_froze(closure, account, actor=actor, reason=reason)
     if closure.reason == ClosureReason.CUSTOMER_REQUEST and old == ClosureStatus.APPROVED:
-        customer_notice(
-            event="closure.withdrawn",
-            recipient=account.customer.user,
-            context=_closure_context(closure, account),
-            actor=actor,
-            obj=closure,
-        )
+        _notify_customer(closure, account, "closure.withdrawn", actor=actor)
     elif lifted:
-        customer_notice(
-            event="closure.hold_lifted",
-            recipient=account.customer.user,
-            context=_closure_context(closure, account),
-            actor=actor,
-            obj=closure,
-        )
+        _notify_customer(closure, account, "closure.hold_lifted", actor=actor)
     return closure
 
 
@@ -645,13 +631,7 @@ def _close_account(closure: ClosureRequest, account: CreditAccount, *, actor: Us
         reason=f"closure #{closure.pk}",
     )
     _event(closure, kind=ClosureEventKind.CLOSED, actor=actor, text=f"closure #{closure.pk}")
-    customer_notice(
-        event="closure.closed",
-        recipient=account.customer.user,
-        context=_closure_context(closure, account),
-        actor=actor,
-        obj=closure,
-    )
+    _notify_customer(closure, account, "closure.closed", actor=actor)
 
 
 @transaction.atomic
@@ -721,13 +701,7 @@ def closure_take_effect(*, actor: User, closure_id: int, now: datetime | None = 
     )
     if new_status == ClosureStatus.CLOSED:
         _event(closure, kind=ClosureEventKind.CLOSED, actor=actor, text=why)
-        customer_notice(
-            event="closure.closed",
-            recipient=account.customer.user,
-            context=_closure_context(closure, account),
-            actor=actor,
-            obj=closure,
-        )
+        _notify_customer(closure, account, "closure.closed", actor=actor)
     return closure.status
 
 
@@ -902,7 +876,7 @@ def appeal_file(
             _("This closure has already been appealed."), code="already_appealed"
         ) from exc
     _event(closure, kind=ClosureEventKind.APPEAL_FILED, actor=actor, text=appeal.reference)
-    customer_notice(
+    notice_enqueue(
         event="appeal.received",
         recipient=actor,
         context={
@@ -1009,7 +983,7 @@ def appeal_decide(
     if outcome == AppealStatus.UPHELD:
         _closure_reverse(closure, account, appeal=appeal, actor=actor, reason=reason, now=now)
         _event(closure, kind=ClosureEventKind.APPEAL_UPHELD, actor=actor, text=reason)
-        customer_notice(
+        notice_enqueue(
             event="appeal.upheld",
             recipient=appeal.filed_by,
             context={**context, "credit_limit": f"{account.credit_limit:.2f}"},
@@ -1018,7 +992,7 @@ def appeal_decide(
         )
     else:
         _event(closure, kind=ClosureEventKind.APPEAL_DISMISSED, actor=actor, text=reason)
-        customer_notice(
+        notice_enqueue(
             event="appeal.dismissed",
             recipient=appeal.filed_by,
             context=context,

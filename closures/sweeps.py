@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from backoffice.audit import save_with_history
+from backoffice.notices.services import notice_enqueue_staff
 
 from . import selectors, services
 from .anomaly import alerts_daily_check
-from .notify import staff_notice
 
 
 def appeals_escalate_overdue(*, actor: User, now: datetime) -> int:
@@ -33,7 +33,7 @@ def appeals_escalate_overdue(*, actor: User, now: datetime) -> int:
             save_with_history(
                 appeal, actor=actor, reason="past its deadline", update_fields=["escalated_at"]
             )
-            staff_notice(
+            notice_enqueue_staff(
                 event="staff.appeal_overdue",
                 context={
                     "reference": appeal.reference,
