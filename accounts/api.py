@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer
+from backoffice.api import NewestFirstCursorPagination
+from backoffice.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer, customer_responses
 
 from . import selectors
 from .enums import AccountStatus, LoanChannel, LoanKind, LoanStatus
@@ -39,26 +39,17 @@ class AccountListApi(APIView):
         )
 
     @extend_schema(
-        operation_id="accounts_list",
-        responses={
-            200: OutputSerializer(many=True),
-            401: ERROR_RESPONSE_SCHEMA,
-            403: ERROR_RESPONSE_SCHEMA,
-            429: ERROR_RESPONSE_SCHEMA,
-        },
+        operation_id="accounts_list", responses=customer_responses(OutputSerializer(many=True))
     )
     def get(self, request: Request) -> Response:
         accounts = with_latest_closure(selectors.accounts_for_user(user=request.user))
         return Response(self.OutputSerializer(accounts, many=True).data)
 
 
-class LoanCursorPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 25
-
-
 class AccountLoansApi(APIView):
     permission_classes = [IsCustomer]
+    # drf-spectacular wraps `many=True` responses in the paginator's envelope.
+    pagination_class = NewestFirstCursorPagination
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -72,21 +63,15 @@ class AccountLoansApi(APIView):
 
     @extend_schema(
         operation_id="account_loans_list",
-        responses={
-            200: OutputSerializer(many=True),
-            401: ERROR_RESPONSE_SCHEMA,
-            403: ERROR_RESPONSE_SCHEMA,
-            404: OpenApiResponse(ERROR_RESPONSE_SCHEMA, description="Missing, or not yours."),
-            429: ERROR_RESPONSE_SCHEMA,
-        },
+        responses=customer_responses(
+            OutputSerializer(many=True),
+            {404: OpenApiResponse(ERROR_RESPONSE_SCHEMA, description="Missing, or not yours.")},
+        ),
     )
     def get(self, request: Request, account_id: int) -> Response:
         account = selectors.account_for_user(user=request.user, account_id=account_id)
-        paginator = LoanCursorPagination()
+        paginator = self.pagination_class()
         rows = paginator.paginate_queryset(
             selectors.loans_for_account(account=account), request, view=self
         )
         return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
-
-    # drf-spectacular wraps `many=True` responses in the paginator's envelope.
-    pagination_class = LoanCursorPagination

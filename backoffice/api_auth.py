@@ -77,6 +77,19 @@ ERROR_RESPONSE_SCHEMA = inline_serializer(
 )
 
 
+def customer_responses(ok: Any, more: dict[int, Any] | None = None) -> dict[int, Any]:
+    """`@extend_schema(responses=...)` of a customer endpoint: `ok` for 200, the error body for
+    401 (not signed in), 403 (not a customer) and 429 (throttled), plus `more`, by status."""
+    responses = {
+        200: ok,
+        401: ERROR_RESPONSE_SCHEMA,
+        403: ERROR_RESPONSE_SCHEMA,
+        429: ERROR_RESPONSE_SCHEMA,
+        **(more or {}),
+    }
+    return dict(sorted(responses.items()))
+
+
 class TokenLoginView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer
+from backoffice.api import NewestFirstCursorPagination
+from backoffice.api_auth import IsCustomer, customer_responses
 
 from .enums import Channel
 from .selectors import notices_for_customer
 
 
-class MessageCursorPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 25
-
-
 class MessageListApi(APIView):
     permission_classes = [IsCustomer]
-    pagination_class = MessageCursorPagination
+    pagination_class = NewestFirstCursorPagination
 
     class OutputSerializer(serializers.Serializer):
         at = serializers.DateTimeField(source="created_at")
@@ -32,13 +27,7 @@ class MessageListApi(APIView):
         body = serializers.CharField()
 
     @extend_schema(
-        operation_id="messages_list",
-        responses={
-            200: OutputSerializer(many=True),
-            401: ERROR_RESPONSE_SCHEMA,
-            403: ERROR_RESPONSE_SCHEMA,
-            429: ERROR_RESPONSE_SCHEMA,
-        },
+        operation_id="messages_list", responses=customer_responses(OutputSerializer(many=True))
     )
     def get(self, request: Request) -> Response:
         paginator = self.pagination_class()
