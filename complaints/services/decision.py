@@ -363,9 +363,9 @@ def _trail_summaries(loan_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-@transaction.atomic
-def complaint_decision_approve(*, complaint_id: int, actor: User, reason: str) -> Complaint:
-    """A reviewer (not the drafter, with a fresh one-time code) approves: the decision applies."""
+def _decision_for_review(*, complaint_id: int, actor: User, own_draft: str) -> Complaint:
+    """Lock a complaint whose decision waits for approval, for a reviewer who did not draft it
+    (`own_draft` is the refusal when they did)."""
     _require_perm(actor, "complaints.approve_decision")
     complaint = complaint_for_update(complaint_id=complaint_id)
     if complaint.status != Status.PENDING_APPROVAL:
@@ -373,9 +373,18 @@ def complaint_decision_approve(*, complaint_id: int, actor: User, reason: str) -
             _("This decision is not waiting for approval."), code="invalid_complaint_transition"
         )
     if complaint.drafted_by_id == actor.pk:
-        raise ApplicationError(
-            _("The drafter of a decision cannot approve it."), code="maker_checker", status=403
-        )
+        raise ApplicationError(own_draft, code="maker_checker", status=403)
+    return complaint
+
+
+@transaction.atomic
+def complaint_decision_approve(*, complaint_id: int, actor: User, reason: str) -> Complaint:
+    """A reviewer (not the drafter, with a fresh one-time code) approves: the decision applies."""
+    complaint = _decision_for_review(
+        complaint_id=complaint_id,
+        actor=actor,
+        own_draft=_("The drafter of a decision cannot approve it."),
+    )
     stepup_require(actor=actor)
     complaint.approved_by = actor
     _event(complaint, EventType.APPROVED, actor=actor, text=reason)
@@ -392,16 +401,11 @@ def complaint_decision_approve(*, complaint_id: int, actor: User, reason: str) -
 
 @transaction.atomic
 def complaint_decision_return(*, complaint_id: int, actor: User, reason: str) -> Complaint:
-    _require_perm(actor, "complaints.approve_decision")
-    complaint = complaint_for_update(complaint_id=complaint_id)
-    if complaint.status != Status.PENDING_APPROVAL:
-        raise ApplicationError(
-            _("This decision is not waiting for approval."), code="invalid_complaint_transition"
-        )
-    if complaint.drafted_by_id == actor.pk:
-        raise ApplicationError(
-            _("The drafter of a decision cannot review it."), code="maker_checker", status=403
-        )
+    complaint = _decision_for_review(
+        complaint_id=complaint_id,
+        actor=actor,
+        own_draft=_("The drafter of a decision cannot review it."),
+    )
     if not reason.strip():
         raise ApplicationError(
             _("Say what to change."),

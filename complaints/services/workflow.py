@@ -163,6 +163,29 @@ def _apply_extension(complaint: Complaint, days: int, *, actor: User, reason: st
     return complaint
 
 
+def _extension_request_set(
+    complaint: Complaint,
+    requested_by: User | None,
+    request_reason: str,
+    *,
+    event: str,
+    actor: User,
+    reason: str,
+) -> Complaint:
+    """Record the pending request for a further extension (or, with None, that there is none)
+    and its case event."""
+    complaint.extension_requested_by = requested_by
+    complaint.extension_request_reason = request_reason
+    save_with_history(
+        complaint,
+        actor=actor,
+        reason=reason,
+        update_fields=["extension_requested_by", "extension_request_reason"],
+    )
+    _event(complaint, event, actor=actor, text=reason)
+    return complaint
+
+
 @transaction.atomic
 def complaint_extension_request(*, complaint_id: int, actor: User, reason: str) -> Complaint:
     """Ask a manager to extend to 60 days."""
@@ -180,16 +203,14 @@ def complaint_extension_request(*, complaint_id: int, actor: User, reason: str) 
         raise ApplicationError(
             _("Give the reason."), code="invalid", status=400, fields={"reason": [_("Required.")]}
         )
-    complaint.extension_requested_by = actor
-    complaint.extension_request_reason = reason.strip()
-    save_with_history(
+    return _extension_request_set(
         complaint,
+        actor,
+        reason.strip(),
+        event=EventType.EXTENSION_REQUESTED,
         actor=actor,
         reason=reason,
-        update_fields=["extension_requested_by", "extension_request_reason"],
     )
-    _event(complaint, EventType.EXTENSION_REQUESTED, actor=actor, text=reason)
-    return complaint
 
 
 @transaction.atomic
@@ -206,16 +227,9 @@ def complaint_extension_approve(
     if approve:
         text = f"{complaint.extension_request_reason} / {reason}"
         return _apply_extension(complaint, clock.MAX_EXTENDED_DAYS, actor=actor, reason=text)
-    complaint.extension_requested_by = None
-    complaint.extension_request_reason = ""
-    save_with_history(
-        complaint,
-        actor=actor,
-        reason=reason,
-        update_fields=["extension_requested_by", "extension_request_reason"],
+    return _extension_request_set(
+        complaint, None, "", event=EventType.EXTENSION_REFUSED, actor=actor, reason=reason
     )
-    _event(complaint, EventType.EXTENSION_REFUSED, actor=actor, text=reason)
-    return complaint
 
 
 @transaction.atomic
