@@ -72,6 +72,16 @@ def account_number_lookup(term: str, prefix: str = "") -> Q:
     return Q(**{f"{prefix}number__startswith": value})
 
 
+def account_number_or(term: str, lookup: str) -> Q:
+    """Admin search of rows that belong to an account: a full account number finds that
+    account's rows; anything else, normalized the same way, is matched with `lookup`
+    (e.g. "reference__startswith")."""
+    value = crypto.normalize(term)
+    if _ACCOUNT_NUMBER_RE.match(value):
+        return Q(account__number=value)
+    return Q(**{lookup: value})
+
+
 class SearchMixin:
     """`search_fields` only switches the search box on; `search_q` builds the real filter."""
 
@@ -313,10 +323,7 @@ class LoanRecordAdmin(SearchMixin, DomainAdmin):
     ordering = ("-pk",)
 
     def search_q(self, term: str) -> Q:
-        value = crypto.normalize(term)
-        if _ACCOUNT_NUMBER_RE.match(value):
-            return Q(account__number=value)
-        return Q(reference__startswith=value)
+        return account_number_or(term, "reference__startswith")
 
 
 @admin.register(AuthorizationEvent)
@@ -339,10 +346,7 @@ class AuthorizationEventAdmin(SearchMixin, DomainAdmin):
     ordering = ("-pk",)
 
     def search_q(self, term: str) -> Q:
-        value = crypto.normalize(term)
-        if _ACCOUNT_NUMBER_RE.match(value):
-            return Q(account__number=value)
-        return Q(loan__reference=value)
+        return account_number_or(term, "loan__reference")
 
 
 @admin.register(Repayment)
@@ -355,10 +359,7 @@ class RepaymentAdmin(SearchMixin, DomainAdmin):
     ordering = ("-pk",)
 
     def search_q(self, term: str) -> Q:
-        value = crypto.normalize(term)
-        if _ACCOUNT_NUMBER_RE.match(value):
-            return Q(account__number=value)
-        return Q(reference__startswith=value)
+        return account_number_or(term, "reference__startswith")
 
 
 @admin.register(RiskSignal)
