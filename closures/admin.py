@@ -214,7 +214,7 @@ class ClosureRequestAdmin(DomainAdmin):
                     return HttpResponseRedirect(stepup_url(here))
                 _apply_error(form, exc)
             else:
-                self.message_user(request, f"{title}: {_('done')}", messages.SUCCESS)
+                self.message_user(request, _("%(step)s: done") % {"step": title}, messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:closures_closurerequest_change", args=[closure.pk])
                 )
