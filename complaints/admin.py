@@ -197,7 +197,7 @@ class ComplaintAdmin(DomainAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"{_('Complaint')} {complaint.reference}",
+            "title": "{} {}".format(_("Complaint"), complaint.reference),
             "complaint": complaint,
             "original": complaint,
             "sla": sla_badge_html(complaint, now),

@@ -71,3 +71,15 @@ def test_catalogs_hold_every_source_string(tmp_path: Path) -> None:
         after = {e.msgid for e in polib.pofile(str(work / lang / "LC_MESSAGES" / "django.po"))}
         new = sorted(after - before[lang])
         assert not new, f"{lang}: {len(new)} strings not in the catalog, e.g. {new[:8]}"
+
+
+def test_no_gettext_inside_f_strings() -> None:
+    """xgettext cannot see `_()` inside an f-string: such text would never be translated."""
+    root = Path(settings.BASE_DIR)
+    offenders = []
+    for app in ("accounts", "backoffice", "complaints", "closures"):
+        for path in (root / app).rglob("*.py"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if "{_(" in line or "{gettext(" in line:
+                    offenders.append(f"{path.relative_to(root)}:{number}")
+    assert not offenders, offenders
