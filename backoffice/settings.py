@@ -117,8 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-# LOCALE_DIR_OVERRIDE lets the catalog-completeness test run makemessages into a scratch copy.
-LOCALE_PATHS = [Path(env.str("LOCALE_DIR_OVERRIDE", default=str(BASE_DIR / "locale")))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
