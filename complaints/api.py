@@ -62,7 +62,7 @@ class ComplaintCreatedOutput(serializers.Serializer):
 
 class ComplaintListApi(APIView):
     permission_classes = [IsCustomer]
-    page_size = 50
+    page_size = 25
 
     class InputSerializer(StrictInputSerializer):
         category = serializers.ChoiceField(choices=Category.choices)

@@ -30,7 +30,7 @@ def test_queue_changelist_query_budget(system_user, rows, django_assert_max_num_
             resp = client.get(f"/admin/complaints/complaint/{queue}")
         assert resp.status_code == 200
     resp = client.get("/admin/complaints/complaint/?queue=unassigned")
-    assert resp.content.count(b'class="sla sla-') == rows
+    assert resp.content.count(b'class="sla sla-') == min(rows, 25)  # one page of 25
 
 
 def test_case_page_and_actions(system_user):

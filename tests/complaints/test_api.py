@@ -158,4 +158,4 @@ def test_api_list_query_budget(system_user, rows, django_assert_max_num_queries)
     client = _client(account.customer.user)
     with django_assert_max_num_queries(10):
         resp = client.get("/api/v1/complaints/")
-    assert resp.status_code == 200 and len(resp.json()) == rows
+    assert resp.status_code == 200 and len(resp.json()) == min(rows, 25)  # one page
