@@ -126,8 +126,10 @@ class Complaint(models.Model):
                 name="complaint_open_due_idx",
                 condition=_OPEN & Q(paused_at__isnull=True),
             ),
-            # The unfiltered list and the "all open" queue, sorted by deadline.
+            # The unfiltered list, and the "all open" queue (closed cases hold the earliest
+            # deadlines, so walking the plain index would skip them all first), by deadline.
             models.Index(fields=["due_at", "id"], name="complaint_due_idx"),
+            models.Index(fields=["due_at", "id"], name="complaint_open_idx", condition=_OPEN),
             models.Index(fields=["customer", "-received_at"], name="complaint_customer_idx"),
             models.Index(fields=["category", "received_at"], name="complaint_category_idx"),
             models.Index(fields=["status", "-received_at"], name="complaint_status_idx"),
