@@ -8,6 +8,15 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 
+def credentials_bound(form: AuthenticationForm) -> None:
+    """AuthenticationForm sets the username's max_length after the field is built, so no
+    validator enforces it; an over-long name would reach django-axes, whose username column is
+    255 characters (a database error, a 500). Enforce both lengths before authenticate() runs.
+    Used by the portal and the staff admin sign-in forms."""
+    form.fields["username"].validators.append(MaxLengthValidator(150))
+    form.fields["password"].validators.append(MaxLengthValidator(128))
+
+
 class CustomerLoginForm(AuthenticationForm):
     """The portal sign-in form (fields `username`, `password`). It authenticates through
     `authenticate(request, ...)`, so django-axes counts failures; staff members are refused
@@ -23,11 +32,7 @@ class CustomerLoginForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autocomplete": "username"})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
-        # AuthenticationForm sets username max_length after the field is built, so no validator
-        # enforces it; an over-long name would reach django-axes, whose username column is 255
-        # characters (a database error). Enforce both lengths before authenticate() runs.
-        self.fields["username"].validators.append(MaxLengthValidator(150))
-        self.fields["password"].validators.append(MaxLengthValidator(128))
+        credentials_bound(self)
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)

@@ -42,6 +42,8 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.admin import OTPAdminSite
 
+from accounts.forms import credentials_bound
+
 from .admin_mixins import AuditorReadOnlyMixin, NoDeleteMixin
 
 CODE_LABEL = gettext_lazy("One-time code")
@@ -73,6 +75,7 @@ class StaffLoginForm(AdminAuthenticationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        credentials_bound(self)
         self.otp_device = None
 
     def clean(self) -> dict:

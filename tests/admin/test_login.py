@@ -254,3 +254,13 @@ def test_role_groups_hold_their_permissions_after_migrate(db):
     manager = Group.objects.get(name="manager")
     perms = {f"{p.content_type.app_label}.{p.codename}" for p in manager.permissions.all()}
     assert {"accounts.view_user", "accounts.view_customer", "accounts.view_unmasked_pii"} <= perms
+
+
+def test_an_overlong_username_is_a_form_error_not_a_500(client):
+    """django-axes stores the username in a 255-character column: a longer one must be refused
+    by the form before authenticate() and the lockout handler see it."""
+    response = client.post(
+        "/admin/login/", {"username": "a" * 400, "password": "x", "otp_token": "123456"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"]
