@@ -3,7 +3,7 @@
 Everything is read-only here: balances and statuses change only through services, offered as
 actions with a reason (freeze / unfreeze). Personal data is masked; holders of
 `accounts.view_unmasked_pii` can reveal it after a fresh one-time code, and each reveal is
-logged (`backoffice.PiiAccessLog`). Search uses exact blind-index matches for phone and ID
+logged (`core.PiiAccessLog`). Search uses exact blind-index matches for phone and ID
 numbers and prefix matches for names, account numbers and references (no `%contains%`).
 """
 
@@ -21,7 +21,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.admin_mixins import (
+from core import crypto
+from core.admin_helpers import (
     AuditorReadOnlyMixin,
     DomainAdmin,
     DomainReadOnlyMixin,
@@ -29,13 +30,12 @@ from backoffice.admin_mixins import (
     NoDeleteMixin,
     reason_action_response,
 )
-from backoffice.admin_site import stepup_url
-from backoffice.errors import ApplicationError
-from backoffice.models import PiiAccessLog, StepUpVerification
-from backoffice.net import client_ip
-from backoffice.stepup import stepup_is_fresh
+from core.errors import ApplicationError
+from core.models import PiiAccessLog, StepUpVerification
+from core.net import client_ip
+from core.stepup import stepup_is_fresh, stepup_url
 
-from . import crypto, services
+from . import services
 from .models import (
     AuthorizationEvent,
     CreditAccount,

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api import NewestFirstCursorPagination
-from backoffice.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer, customer_responses
+from core.api import NewestFirstCursorPagination
+from core.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer, customer_responses
 
 from . import selectors
 from .enums import AccountStatus, LoanChannel, LoanKind, LoanStatus

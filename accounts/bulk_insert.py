@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connection, models
 from simple_history.utils import bulk_create_with_history
 
-from . import crypto
+from core import crypto
 
 HISTORY_SPECIAL = ("history_date", "history_change_reason", "history_type", "history_user_id")
 

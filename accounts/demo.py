@@ -23,10 +23,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from backoffice import roles
-from backoffice.audit import save_with_history, system_actor
+from core import crypto, roles
+from core.audit import save_with_history, system_actor
 
-from . import crypto, selectors, services
+from . import selectors, services
 from .bulk_insert import rows_insert_with_history
 from .enums import (
     AccountStatus,

@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history import register
 from simple_history.models import HistoricalRecords
 
-from . import crypto
+from core import crypto
+
 from .enums import (
     AccountStatus,
     AuthMethod,

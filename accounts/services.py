@@ -12,10 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backoffice.audit import save_with_history
-from backoffice.errors import ApplicationError
+from core import crypto
+from core.audit import save_with_history
+from core.errors import ApplicationError
 
-from . import crypto, selectors
+from . import hooks, selectors
 from .enums import (
     ACCOUNT_LENDING_STATUSES,
     ACCOUNT_TRANSITIONS,
@@ -296,11 +297,10 @@ def repayment_record(
         reason=reason,
         update_fields=["outstanding_balance", "available_credit"],
     )
-    if account.status == AccountStatus.CLOSING and account.outstanding_balance == 0:
-        # The closure that put the account in `closing` completes now (closures owns that rule).
-        from closures.services import closure_settle_on_zero_balance
-
-        closure_settle_on_zero_balance(account=account, actor=actor)
+    if account.outstanding_balance == 0:
+        # E.g. the closure that put the account in `closing` completes now (closures owns that
+        # rule and registers it in accounts.hooks).
+        hooks.balance_settled(account=account, actor=actor)
     return repayment
 
 

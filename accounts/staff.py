@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from backoffice import roles
-from backoffice.audit import SYSTEM_PREFIX, save_with_history
-from backoffice.errors import ApplicationError, Forbidden
-from backoffice.models import PiiAccessLog
-from backoffice.stepup import stepup_require
+from core import roles
+from core.audit import SYSTEM_PREFIX, save_with_history
+from core.errors import ApplicationError, Forbidden
+from core.models import PiiAccessLog
+from core.stepup import stepup_require
 
 from .models import Customer, User
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from backoffice.api_auth import TokenLoginView
+from core.api_auth import TokenLoginView
 
 from . import api, views
 

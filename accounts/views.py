@@ -1,6 +1,6 @@
 """Customer portal pages of the accounts app: sign-in, sign-out, accounts, one account's loans.
 
-Thin: every page goes through `backoffice.portal.customer_required` and the access-scoped
+Thin: every page goes through `core.portal.customer_required` and the access-scoped
 selectors (another customer's account answers 404)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
-from backoffice.paging import keyset_page
-from backoffice.portal import customer_required
+from core.paging import keyset_page
+from core.portal import customer_required
 
 from . import selectors
 from .enums import AccountStatus

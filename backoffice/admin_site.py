@@ -6,7 +6,7 @@
 - Enrollment (`/admin/enroll/`): QR code (inline SVG) of a new TOTP device, confirmed with a
   code; then backup codes (otp_static), shown once.
 - Step-up (`/admin/stepup/?next=...`): a fresh one-time code for sensitive actions
-  (``backoffice.stepup``), then back to ``next``.
+  (``core.stepup``), then back to ``next``.
 - Logout (`/admin/logout/`, POST).
 
 Registering a ModelAdmin on this site always mixes in ``NoDeleteMixin`` and
@@ -28,7 +28,6 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -43,8 +42,7 @@ from django_otp import login as otp_login
 from django_otp.admin import OTPAdminSite
 
 from accounts.forms import credentials_bound
-
-from .admin_mixins import AuditorReadOnlyMixin, NoDeleteMixin
+from core.admin_helpers import AuditorReadOnlyMixin, NoDeleteMixin
 
 CODE_LABEL = gettext_lazy("One-time code")
 
@@ -122,7 +120,7 @@ class StepUpForm(forms.Form):
         self.request = request
 
     def clean(self) -> dict:
-        from .stepup import stepup_verify
+        from core.stepup import stepup_verify
 
         cleaned = super().clean()
         ok = stepup_verify(
@@ -276,10 +274,3 @@ class StaffAdminSite(OTPAdminSite):
             "next": _safe_next(request, index),
         }
         return TemplateResponse(request, "staff/stepup.html", context)
-
-
-def stepup_url(next_url: str) -> str:
-    """Where to send a staff member who needs a fresh code before `next_url`."""
-    from urllib.parse import urlencode
-
-    return f"{resolve_url('admin:stepup')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"

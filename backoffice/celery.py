@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
 app = Celery("backoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["backoffice.notices", "accounts", "complaints", "closures"])
+app.autodiscover_tasks(["notices", "accounts", "complaints", "closures", "backoffice"])
 
 # Periodic work. Each entry calls one task that calls one service; the same services run
 # synchronously from `manage.py sweep` and `manage.py run_risk_scan`.

@@ -3,8 +3,7 @@
 from accounts import urls as accounts_urls
 from closures import urls as closures_urls
 from complaints import urls as complaints_urls
-
-from .notices import urls as notices_urls
+from notices import urls as notices_urls
 
 app_name = "portal"
 

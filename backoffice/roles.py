@@ -8,21 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.utils.translation import gettext_lazy as _
-
-AGENT = "agent"
-REVIEWER = "reviewer"
-MANAGER = "manager"
-RISK_OFFICER = "risk_officer"
-AUDITOR = "auditor"
-
-ROLE_LABELS = {
-    AGENT: _("Support agent"),
-    REVIEWER: _("Reviewer"),
-    MANAGER: _("Manager"),
-    RISK_OFFICER: _("Risk officer"),
-    AUDITOR: _("Auditor"),
-}
+from core.roles import (  # noqa: F401 - re-exported for the role table
+    AGENT,
+    AUDITOR,
+    MANAGER,
+    REVIEWER,
+    RISK_OFFICER,
+    ROLE_LABELS,
+    user_role,
+    users_in_role,
+)
 
 _VIEW_ACCOUNTS = [
     "accounts.view_user",
@@ -39,7 +34,7 @@ _VIEW_ACCOUNTS = [
 # Apps extend these lists with their own permissions (complaints.*, closures.*).
 # The security hold (freeze / unfreeze admin actions, through accounts.services).
 _ACCOUNT_HOLD = ["accounts.change_creditaccount"]
-_SECURITY_LOGS = ["backoffice.view_piiaccesslog", "backoffice.view_stepupverification"]
+_SECURITY_LOGS = ["core.view_piiaccesslog", "core.view_stepupverification"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     AGENT: [*_VIEW_ACCOUNTS, *_ACCOUNT_HOLD],
@@ -81,7 +76,7 @@ def _load_app_roles() -> None:
     """Each app may define ROLE_PERMISSIONS in `<app>/roles.py`; merge them in."""
     import importlib
 
-    for module_name in ("complaints.roles", "closures.roles", "backoffice.notices.roles"):
+    for module_name in ("complaints.roles", "closures.roles", "notices.roles"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError:
@@ -93,24 +88,10 @@ def _load_app_roles() -> None:
 
     view_perms = Permission.objects.filter(
         codename__startswith="view_",
-        content_type__app_label__in=["accounts", "complaints", "closures", "notices", "backoffice"],
+        content_type__app_label__in=["accounts", "complaints", "closures", "notices", "core"],
     ).values_list("content_type__app_label", "codename")
     _extend(AUDITOR, [f"{app}.{code}" for app, code in view_perms])
 
 
 def roles_sync_after_migrate(sender=None, **kwargs) -> None:
     roles_sync()
-
-
-def user_role(user) -> str | None:
-    names = {g.name for g in user.groups.all()}
-    for role in (MANAGER, REVIEWER, RISK_OFFICER, AGENT, AUDITOR):
-        if role in names:
-            return role
-    return None
-
-
-def users_in_role(role: str):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(groups__name=role, is_active=True, is_staff=True)

@@ -52,8 +52,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI assets served by the app itself (no CDN)
     "simple_history",
     "axes",
+    "core",
     "backoffice",
-    "backoffice.notices",
+    "notices",
     "accounts",
     "complaints",
     "closures",
@@ -79,6 +80,10 @@ MIDDLEWARE = [
 ROOT_URLCONF = "backoffice.urls"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+
+# History keeps every reason whole (a text column, not simple-history's varchar(100)); reason
+# fields are capped at core.audit.REASON_MAX_LENGTH characters with a field error beyond.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 TEMPLATES = [
     {
@@ -176,8 +181,8 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # Number of reverse proxies in front of the app; the client IP is read that many hops from the
 # right of X-Forwarded-For (0: REMOTE_ADDR only).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "backoffice.net.client_ip"
-AXES_LOCKOUT_CALLABLE = "backoffice.net.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.net.lockout_response"
 
 # --- OTP ---------------------------------------------------------------------------------------
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Credit Service Desk")
@@ -204,8 +209,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "backoffice.api.AutoSchema",
-    "EXCEPTION_HANDLER": "backoffice.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -255,7 +260,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Beat schedule entries are added by the apps in backoffice/celery.py.
 
-# --- Notices (outbox sent by Celery; backoffice/notices/) ------------------------------------
+# --- Notices (outbox sent by Celery; notices/) ------------------------------------
 # 8 tries, backoff from about a minute up to 12 hours (with jitter), then `failed` + staff alert.
 NOTICES_MAX_ATTEMPTS = env.int("NOTICES_MAX_ATTEMPTS", default=8)
 NOTICES_RETRY_BASE = timedelta(seconds=env.int("NOTICES_RETRY_BASE_SECONDS", default=60))
@@ -280,7 +285,7 @@ else:
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="service-desk@example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-SMS_BACKEND = env.str("SMS_BACKEND", default="backoffice.notices.backends.sms.FileSmsBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="notices.backends.sms.FileSmsBackend")
 SMS_FILE_PATH = str(VAR_DIR / "sms")
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from notices.services import notices_sweep
+
 logger = logging.getLogger(__name__)
 
 # (label, module, function): each takes `now=` and returns a summary (dict or int).
@@ -32,8 +34,6 @@ def _app_sweep(module_name: str, function: str) -> Callable[..., Any] | None:
 
 def sweep_all(*, now: datetime | None = None) -> dict[str, Any]:
     """Run every sweep; one failing sweep does not stop the others. Returns what each did."""
-    from backoffice.notices.services import notices_sweep
-
     now = now or timezone.now()
     results: dict[str, Any] = {}
     sweeps: list[tuple[str, Callable[..., Any]]] = [("notices", notices_sweep)]

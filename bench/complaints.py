@@ -224,7 +224,7 @@ def _max_id(cursor, table: str) -> int:
 def _seed(*, accounts: int, complaints: int, loans_per_account: int, agent_ids: list[int]) -> None:
     from django.db import connection
 
-    from accounts import crypto
+    from core import crypto
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -478,9 +478,9 @@ def main(argv: list[str] | None = None) -> None:
         from rest_framework.authtoken.models import Token
 
         from accounts.models import Customer, User
-        from backoffice.audit import system_actor
         from complaints.models import Complaint
         from complaints.selectors import complaint_queue
+        from core.audit import system_actor
 
         call_command("migrate", verbosity=0)
         actor = system_actor("bench")

@@ -63,9 +63,9 @@ def main(argv: list[str] | None = None) -> None:
         from django.core.management import call_command
         from django.db import transaction
 
-        from backoffice.audit import system_actor
-        from backoffice.notices.models import Notice
-        from backoffice.notices.services import notice_enqueue
+        from core.audit import system_actor
+        from notices.models import Notice
+        from notices.services import notice_enqueue
 
         call_command("migrate", verbosity=0)
         actor = system_actor("bench")

@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        from backoffice.audit import system_actor
         from closures.risk_scan import DEFAULT_BATCH_SIZE, risk_scan_run
+        from core.audit import system_actor
 
         call_command("migrate", verbosity=0)
         with connection.cursor() as cursor:

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         from django.core.management import call_command
 
         from accounts.demo import default_workers, demo_customers_bulk_seed
-        from backoffice.audit import system_actor
+        from core.audit import system_actor
 
         call_command("migrate", verbosity=0)
         actor = system_actor("bench")

@@ -14,11 +14,11 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import hooks as account_hooks
 from accounts.models import CreditAccount
-from backoffice.admin_mixins import DomainAdmin, reason_action_response
-from backoffice.admin_site import stepup_url
-from backoffice.errors import ApplicationError
-from backoffice.stepup import stepup_is_fresh
+from core.admin_helpers import DomainAdmin, reason_action_response
+from core.errors import ApplicationError
+from core.stepup import stepup_is_fresh, stepup_url
 
 from . import services
 from .enums import STAFF_REASONS, AppealStatus, ClosureReason, ClosureSource, ClosureStatus
@@ -154,11 +154,7 @@ class ClosureRequestAdmin(DomainAdmin):
 
     @staticmethod
     def _complaints(account: CreditAccount):
-        try:
-            from complaints.models import Complaint
-        except ImportError:  # pragma: no cover - complaints not installed
-            return []
-        return Complaint.objects.filter(account=account).order_by("-pk")[:20]
+        return account_hooks.cases_about_account("complaints", account_id=account.pk)
 
     def propose_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("closures.propose_closure"):

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from accounts.enums import RiskSignalStatus
 from accounts.models import RiskSignal, User
-from backoffice.audit import save_with_history
-from backoffice.notices.services import notice_enqueue_staff
+from core.audit import save_with_history
+from notices.services import notice_enqueue_staff
 
 from .enums import AlertRule, ClosureReason, ClosureSource
 from .models import ClosureAlert, ClosureRequest

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.enums import RiskSignalKind, Severity
-from backoffice.api import StrictInputSerializer
-from backoffice.api_auth import ERROR_RESPONSE_SCHEMA, HasRiskPermission, IsCustomer
+from core.api import StrictInputSerializer
+from core.api_auth import ERROR_RESPONSE_SCHEMA, HasRiskPermission, IsCustomer
 
 from . import selectors, services
 from .enums import OtpChannel

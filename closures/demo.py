@@ -10,8 +10,8 @@ from django.utils import timezone
 from accounts.enums import RiskSignalKind, Severity
 from accounts.models import CreditAccount, User
 from accounts.services import risk_signal_raise
-from backoffice.audit import system_actor
-from backoffice.models import StepUpVerification
+from core.audit import system_actor
+from core.models import StepUpVerification
 
 from . import services
 from .enums import ClosureReason, ClosureSource

@@ -24,11 +24,11 @@ from accounts.enums import (
 )
 from accounts.models import CreditAccount, CreditReportCorrection, RiskSignal, User
 from accounts.services import account_freeze, account_set_status
-from backoffice.audit import save_with_history
-from backoffice.errors import ApplicationError
-from backoffice.notices.services import notice_enqueue
-from backoffice.stepup import stepup_require
-from complaints.clock import add_calendar_days
+from core.audit import save_with_history
+from core.clock import add_calendar_days
+from core.errors import ApplicationError
+from core.stepup import stepup_require
+from notices.services import notice_enqueue
 
 from . import selectors
 from .enums import (
@@ -720,8 +720,11 @@ def closures_take_effect(*, actor: User, now: datetime | None = None, limit: int
 
 
 def closure_settle_on_zero_balance(*, account: CreditAccount, actor: User) -> None:
-    """Called by accounts.services.repayment_record, under the account's lock, when an account in
-    `closing` reaches a zero balance: the closure completes and the account is closed."""
+    """Called by accounts.services.repayment_record (through accounts.hooks), under the account's lock, when an account in
+    `closing` reaches a zero balance: the closure completes and the account is closed.
+    Registered in accounts.hooks (closures/apps.py); any other account is left alone."""
+    if account.status != AccountStatus.CLOSING:
+        return
     closure = (
         ClosureRequest.objects.select_for_update()
         .filter(account_id=account.pk, status=ClosureStatus.CLOSING)

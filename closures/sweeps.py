@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from backoffice.audit import save_with_history
-from backoffice.notices.services import notice_enqueue_staff
+from core.audit import save_with_history
+from notices.services import notice_enqueue_staff
 
 from . import selectors, services
 from .anomaly import alerts_daily_check
@@ -48,7 +48,7 @@ def appeals_escalate_overdue(*, actor: User, now: datetime) -> int:
 
 
 def closures_sweep(*, now: datetime | None = None, actor: User | None = None) -> dict[str, int]:
-    from backoffice.audit import system_actor
+    from core.audit import system_actor
 
     now = now or timezone.now()
     actor = actor or system_actor("closures-sweep")

@@ -9,7 +9,7 @@ from celery import shared_task
 
 @shared_task(name="closures.run_risk_scan")
 def run_risk_scan() -> int:
-    from backoffice.audit import system_actor
+    from core.audit import system_actor
 
     from .risk_scan import risk_scan_run
 

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
-from backoffice.errors import ApplicationError
-from backoffice.portal import customer_required
+from core.errors import ApplicationError
+from core.portal import customer_required
 
 from . import selectors, services
 from .enums import APPEALABLE_STATUSES, ClosureReason, ClosureStatus

@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import CreditAccount, LoanRecord
-from backoffice import roles
-from backoffice.admin_mixins import DomainAdmin, user_is_auditor
-from backoffice.admin_site import stepup_url
-from backoffice.errors import ApplicationError
+from core import roles
+from core.admin_helpers import DomainAdmin, user_is_auditor
+from core.errors import ApplicationError
+from core.stepup import stepup_url
 
 from . import forms as staff_forms
 from . import selectors, services

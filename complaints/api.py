@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api import StrictInputSerializer
-from backoffice.api_auth import IsCustomer
+from core.api import StrictInputSerializer
+from core.api_auth import IsCustomer
 
 from . import selectors, services
 from .enums import Category, Channel

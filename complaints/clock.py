@@ -1,136 +1,37 @@
-"""SLA clocks in calendar days, Asia/Shanghai (PRODUCT.md "Complaints and their clocks").
-
-Convention (used by complaints, closures and appeals alike):
-
-* Day 0 is the local calendar day (Asia/Shanghai) on which the clock starts; the deadline
-  of an N-day clock is the END of local day N, i.e. 23:59:59.999999 Asia/Shanghai on the
-  date `local_date(start) + N days`. A complaint received at 00:10 or at 23:50 on 1 March
-  is due at the end of 16 March for a 15-day clock. Month ends and leap days need no special
-  case: it is plain calendar arithmetic on local dates.
-* Inputs may be in any time zone (aware datetimes); they are converted to Asia/Shanghai
-  before the date is taken, so 2024-03-01 17:00 UTC (= 2 March 01:00 in Shanghai) starts on
-  2 March.
-* Pauses (outside appraisal, mediation) push the deadline back by their length: the exact
-  elapsed time rounded UP to whole days (a pause of a few hours gives one more day, never
-  less time than was paused); an open pause (resumed_at None) is counted up to `now`.
-* Returned datetimes are aware, in Asia/Shanghai.
+"""The complaint clocks of PRODUCT.md "Complaints and their clocks", in calendar days; the
+arithmetic (Asia/Shanghai, end of local day N, pauses) is core.clock's, re-exported here so the
+complaints app reads one module.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from core.clock import (
+    END_OF_DAY,
+    REMINDER_BEFORE,
+    SHANGHAI,
+    Pause,
+    add_calendar_days,
+    due_at,
+    end_of_local_day,
+    is_due_soon,
+    is_overdue,
+    local_date,
+    pause_days,
+    sla_badge,
+    time_left,
+    within_window,
+)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-END_OF_DAY = time(23, 59, 59, 999999)
-DAY = timedelta(days=1)
-
-# Default clocks in days (PRODUCT.md).
 DECISION_DAYS = 15
 EXTENDED_DAYS = 30
 MAX_EXTENDED_DAYS = 60
 REVIEW_WINDOW_DAYS = 30
 REVIEW_DECISION_DAYS = 30
 OBJECTION_DAYS = 20
-REMINDER_BEFORE = timedelta(days=2)
 
-
-@dataclass(frozen=True)
-class Pause:
-    started_at: datetime
-    resumed_at: datetime | None = None
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise ValueError("clock arithmetic needs aware datetimes")
-    return value
-
-
-def local_date(value: datetime) -> date:
-    """The calendar date of `value` in Asia/Shanghai."""
-    return _aware(value).astimezone(SHANGHAI).date()
-
-
-def end_of_local_day(day: date) -> datetime:
-    return datetime.combine(day, END_OF_DAY, tzinfo=SHANGHAI)
-
-
-def add_calendar_days(start: datetime, days: int) -> datetime:
-    """End (23:59:59.999999 Asia/Shanghai) of the local calendar day `days` after `start`'s."""
-    if days < 0:
-        raise ValueError("days must not be negative")
-    return end_of_local_day(local_date(start) + timedelta(days=days))
-
-
-def pause_days(pause: Pause | tuple[datetime, datetime | None], *, now: datetime) -> int:
-    """Whole days a pause adds to a deadline (elapsed time rounded up; open pauses up to now)."""
-    started, resumed = (
-        (pause.started_at, pause.resumed_at) if isinstance(pause, Pause) else (pause[0], pause[1])
-    )
-    end = resumed if resumed is not None else now
-    elapsed = _aware(end) - _aware(started)
-    if elapsed <= timedelta(0):
-        return 0
-    return math.ceil(elapsed / DAY)
-
-
-def due_at(
-    received_at: datetime,
-    days: int,
-    paused_periods: Iterable[Pause | tuple[datetime, datetime | None]] = (),
-    *,
-    now: datetime | None = None,
-) -> datetime:
-    """Deadline of a `days`-day clock started at `received_at`, pushed back by the pauses."""
-    if now is None:
-        from django.utils import timezone
-
-        now = timezone.now()
-    extra = sum(pause_days(p, now=now) for p in paused_periods)
-    return add_calendar_days(received_at, days + extra)
-
-
-def time_left(deadline: datetime | None, *, now: datetime) -> timedelta | None:
-    """Signed time until the deadline (negative when overdue)."""
-    if deadline is None:
-        return None
-    return _aware(deadline) - _aware(now)
-
-
-def is_overdue(deadline: datetime | None, *, now: datetime) -> bool:
-    return deadline is not None and _aware(now) > _aware(deadline)
-
-
-def is_due_soon(
-    deadline: datetime | None, *, now: datetime, within: timedelta = REMINDER_BEFORE
-) -> bool:
-    return deadline is not None and _aware(now) <= _aware(deadline) <= _aware(now) + within
-
-
-def sla_badge(deadline: datetime | None, *, now: datetime, paused: bool = False) -> str:
-    """One of "paused", "overdue", "due_soon", "on_track", "none" (for admin badges)."""
-    if paused:
-        return "paused"
-    if deadline is None:
-        return "none"
-    if is_overdue(deadline, now=now):
-        return "overdue"
-    if is_due_soon(deadline, now=now):
-        return "due_soon"
-    return "on_track"
-
-
-def within_window(start: datetime, days: int, *, now: datetime) -> bool:
-    """True while `now` is on or before the end of the `days`-day window opened at `start`."""
-    return _aware(now) <= add_calendar_days(start, days)
-
-
-__all__: Sequence[str] = (
+__all__ = [
     "DECISION_DAYS",
+    "END_OF_DAY",
     "EXTENDED_DAYS",
     "MAX_EXTENDED_DAYS",
     "OBJECTION_DAYS",
@@ -149,4 +50,4 @@ __all__: Sequence[str] = (
     "sla_badge",
     "time_left",
     "within_window",
-)
+]

@@ -79,3 +79,8 @@ def complaint_timeline(*, complaint: Complaint, customer_visible_only: bool = Fa
     if customer_visible_only:
         qs = qs.filter(customer_visible=True)
     return qs.order_by("at", "pk")
+
+
+def complaints_about_account(*, account_id: int, limit: int = 20) -> list[Complaint]:
+    """The account's complaints, newest first (listed on other apps' pages via accounts.hooks)."""
+    return list(Complaint.objects.filter(account_id=account_id).order_by("-pk")[:limit])

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.enums import CorrectionKind, CorrectionStatus
 from accounts.models import CreditReportCorrection
-from backoffice import roles
-from backoffice.audit import save_with_history, system_actor
+from core import roles
+from core.audit import save_with_history, system_actor
 
 from . import clock
 from .enums import OPEN_STATUSES, EventType, ReviewStatus

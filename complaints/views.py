@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
-from backoffice.errors import ApplicationError
-from backoffice.portal import customer_required
+from core.errors import ApplicationError
+from core.portal import customer_required
 
 from . import clock, selectors, services
 from .enums import Channel, Status

@@ -34,7 +34,7 @@ def _isolated_var_dir(tmp_path, settings) -> None:
 
 @pytest.fixture
 def system_user(db):
-    from backoffice.audit import system_actor
+    from core.audit import system_actor
 
     return system_actor("tests")
 

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import hooks as account_hooks
 from accounts.models import User
-from backoffice.audit import save_with_history
-from backoffice.errors import ApplicationError, Forbidden
+from core.audit import save_with_history
+from core.errors import ApplicationError, Forbidden
 
 from .. import clock
 from ..enums import (
@@ -93,7 +94,7 @@ def _context(complaint: Complaint, **extra) -> dict:
 
 
 def _notify_customer(complaint: Complaint, event: str, *, actor: User, key: str = "", **extra):
-    from backoffice.notices.services import notice_enqueue
+    from notices.services import notice_enqueue
 
     return notice_enqueue(
         event=event,
@@ -106,7 +107,7 @@ def _notify_customer(complaint: Complaint, event: str, *, actor: User, key: str 
 
 
 def _notify_staff(event: str, *, actor: User, obj=None, role=None, user=None, key="", **ctx):
-    from backoffice.notices.services import notice_enqueue_staff
+    from notices.services import notice_enqueue_staff
 
     return notice_enqueue_staff(
         event=event, context=ctx, actor=actor, role=role, user=user, obj=obj, key=key
@@ -123,10 +124,5 @@ def complaint_staff_with_stake(*, complaint: Complaint) -> set[int]:
     """Staff who may not handle this case (conflict of interest)."""
     stake: set[int] = set()
     if complaint.category == Category.CLOSURE and complaint.account_id:
-        try:
-            from closures.selectors import closure_staff_with_stake
-        except ImportError:
-            closure_staff_with_stake = None
-        if closure_staff_with_stake is not None:
-            stake |= set(closure_staff_with_stake(account_id=complaint.account_id))
+        stake |= account_hooks.staff_with_stake(account_id=complaint.account_id)
     return stake

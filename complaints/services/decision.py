@@ -15,10 +15,10 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.enums import CorrectionKind, CorrectionStatus, LoanStatus
 from accounts.models import CreditReportCorrection, LoanRecord, User
-from backoffice import roles
-from backoffice.audit import save_with_history
-from backoffice.errors import ApplicationError
-from backoffice.stepup import stepup_require
+from core import roles
+from core.audit import save_with_history
+from core.errors import ApplicationError
+from core.stepup import stepup_require
 
 from .. import clock
 from ..enums import (
@@ -432,7 +432,7 @@ def complaint_decision_return(*, complaint_id: int, actor: User, reason: str) ->
 @transaction.atomic
 def complaint_close(*, complaint_id: int, actor: User, reason: str) -> Complaint:
     """Close a decided case, only once its decision notice was actually delivered."""
-    from backoffice.notices.services import notice_is_delivered
+    from notices.services import notice_is_delivered
 
     _require_perm(actor, "complaints.work_complaint")
     complaint = complaint_for_update(complaint_id=complaint_id)

@@ -14,9 +14,9 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.enums import AccountStatus, CorrectionKind, LoanStatus
 from accounts.models import CreditAccount, CreditReportCorrection, Customer, LoanRecord, User
-from backoffice import roles
-from backoffice.audit import save_with_history
-from backoffice.errors import ApplicationError
+from core import roles
+from core.audit import save_with_history
+from core.errors import ApplicationError
 
 from .. import clock
 from ..enums import (

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from backoffice.audit import save_with_history
-from backoffice.errors import ApplicationError
+from core.audit import save_with_history
+from core.errors import ApplicationError
 
 from .. import clock
 from ..enums import (

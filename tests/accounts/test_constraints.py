@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from accounts import crypto
 from accounts.enums import AccountStatus
 from accounts.models import Customer, Repayment
+from core import crypto
 from tests.factories import (
     CreditAccountFactory,
     CustomerFactory,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from accounts import crypto, services
+from accounts import services
 from accounts.models import Customer
+from core import crypto
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from accounts.models import (
     RiskSignal,
     User,
 )
-from backoffice.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.factories import CreditAccountFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,7 @@ from accounts.models import (
     Repayment,
     RiskSignal,
 )
-from backoffice.models import PiiAccessLog, StepUpVerification
+from core.models import PiiAccessLog, StepUpVerification
 from tests.factories import (
     AuthorizationEventFactory,
     CreditAccountFactory,
@@ -49,8 +49,8 @@ ACCOUNTS_CHANGELISTS = [
     "/admin/accounts/repayment/",
     "/admin/accounts/risksignal/",
     "/admin/accounts/creditreportcorrection/",
-    "/admin/backoffice/stepupverification/",
-    "/admin/backoffice/piiaccesslog/",
+    "/admin/core/stepupverification/",
+    "/admin/core/piiaccesslog/",
 ]
 
 
@@ -307,7 +307,7 @@ def test_auditor_reads_every_changelist_and_history(staff_client):
 
 
 def test_large_table_paginator_caps_the_count(db, monkeypatch):
-    from backoffice import admin_mixins
+    from core import admin_helpers as admin_mixins
 
     monkeypatch.setattr(admin_mixins, "COUNT_CAP", 5)
     for _i in range(8):

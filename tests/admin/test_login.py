@@ -214,7 +214,7 @@ def test_enrollment_is_not_open_to_anonymous_or_enrolled_users(make_staff):
 
 
 def test_stepup_records_a_verification_and_redirects_to_a_safe_next(staff_client):
-    from backoffice.models import StepUpVerification
+    from core.models import StepUpVerification
 
     client, user, device = staff_client("reviewer")
     bad = client.post("/admin/stepup/", {"otp_token": "000000", "next": "/admin/"})

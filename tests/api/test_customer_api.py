@@ -210,8 +210,8 @@ def test_has_risk_permission():
     from django.test import RequestFactory
     from rest_framework.request import Request
 
-    from backoffice.api_auth import HasRiskPermission, IsCustomer
     from backoffice.roles import roles_sync
+    from core.api_auth import HasRiskPermission, IsCustomer
     from tests.factories import UserFactory
 
     roles_sync()  # the groups get every permission once all apps have migrated

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from accounts.enums import RiskSignalKind, Severity
 from accounts.services import risk_signal_raise
 from accounts.staff import staff_upsert
-from backoffice.models import StepUpVerification
 from closures import services
 from closures.enums import ClosureStatus
 from closures.models import Appeal, ClosureRequest
+from core.models import StepUpVerification
 from tests.admin.conftest import PASSWORD, login, totp_now
 from tests.factories import CreditAccountFactory
 

@@ -11,9 +11,9 @@ from django.forms.models import model_to_dict
 
 from accounts.enums import CorrectionKind, RiskSignalStatus
 from accounts.models import CreditReportCorrection
-from backoffice.errors import ApplicationError
 from closures import services
 from closures.enums import AppealStatus, ClosureStatus
+from core.errors import ApplicationError
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import account_with_balance, closed_by_risk, staff
 
@@ -46,7 +46,7 @@ def _file(actor, closure, **kw):
 
 
 def test_upheld_reverses_exactly(closed, manager, django_capture_on_commit_callbacks):
-    from backoffice.notices.models import Notice
+    from notices.models import Notice
 
     account, closure, before = closed
     user = account.customer.user
@@ -105,7 +105,7 @@ def test_reversal_credits_repayments_made_while_closing(agent, reviewer, manager
 
 
 def test_dismissed_sends_reasons_and_outside_routes(closed, manager):
-    from backoffice.notices.models import Notice
+    from notices.models import Notice
 
     account, closure, _before = closed
     appeal = _file(account.customer.user, closure)

@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connection
 
-from backoffice.errors import ApplicationError
 from closures import services
 from closures.enums import ClosureStatus
+from core.errors import ApplicationError
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import proposed, staff
 

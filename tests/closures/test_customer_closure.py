@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.enums import AccountStatus
-from backoffice.errors import ApplicationError
 from closures import services
 from closures.enums import ClosureEventKind, ClosureStatus
 from closures.models import ClosureRequest, CustomerOtpDevice
+from core.errors import ApplicationError
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import account_with_balance, sent_code
 

@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.enums import AccountStatus
-from backoffice.errors import ApplicationError
-from backoffice.models import StepUpVerification
 from closures import selectors, services
 from closures.enums import AlertRule, ClosureReason, ClosureStatus
 from closures.models import ClosureAlert
+from core.errors import ApplicationError
+from core.models import StepUpVerification
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import closed_by_risk, proposed, staff
 
@@ -84,7 +84,7 @@ def test_approval_needs_fresh_stepup(account, agent):
 def test_approve_sends_the_closure_notice_with_appeal_route(
     account, agent, reviewer, django_capture_on_commit_callbacks
 ):
-    from backoffice.notices.models import Notice
+    from notices.models import Notice
 
     closure = proposed(account=account, proposer=agent)
     with django_capture_on_commit_callbacks(execute=True):

@@ -71,7 +71,7 @@ def test_case_page_and_actions(system_user):
     assert resp.status_code == 302 and "stepup" in resp["Location"]
     complaint.refresh_from_db()
     assert complaint.status == Status.PENDING_APPROVAL
-    from backoffice.stepup import stepup_verify
+    from core.stepup import stepup_verify
 
     assert stepup_verify(user=reviewer, token=totp_now(device))
     resp = rev_client.post(

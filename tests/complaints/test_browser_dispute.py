@@ -10,12 +10,12 @@ from django.core import mail
 
 from accounts.enums import LoanStatus
 from accounts.models import CreditReportCorrection
-from backoffice.notices.models import Notice
-from backoffice.notices.services import notice_send
 from complaints import services
 from complaints.enums import ItemOutcome, RootCause
 from complaints.evidence import evidence_for_loans
 from complaints.models import Complaint
+from notices.models import Notice
+from notices.services import notice_send
 from tests.factories.complaints import account_with_loans, fresh_stepup, staff
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]

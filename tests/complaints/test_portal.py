@@ -1,10 +1,10 @@
 import pytest
 from django.test import Client
 
-from backoffice.notices.models import Notice
 from complaints import services
 from complaints.enums import ItemOutcome, RootCause, Status
 from complaints.models import CaseEvent, Complaint
+from notices.models import Notice
 from tests.factories.complaints import account_with_loans, dispute, staff
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_customer_withdraws_and_the_dispute_is_lifted(system_user):
     loans[0].refresh_from_db()
     assert loans[0].status == LoanStatus.POSTED and not loans[0].collection_paused
     assert CreditReportCorrection.objects.get(loan=loans[0]).status == "withdrawn"
-    from backoffice.errors import ApplicationError
+    from core.errors import ApplicationError
 
     with pytest.raises(ApplicationError) as exc:
         services.complaint_withdraw(complaint_id=c.pk, actor=account.customer.user, reason="x")

@@ -7,13 +7,13 @@ from django.utils import timezone
 
 from accounts.enums import AuthMethod, LoanChannel
 from accounts.services import AuthorizationInput, loan_record
-from backoffice.errors import ApplicationError
-from backoffice.notices.models import Notice
 from complaints import services
 from complaints.enums import Category, Channel, EventType, ItemOutcome, RootCause, Status
 from complaints.evidence import evidence_for_loans
 from complaints.models import CaseEvent, Complaint
 from complaints.sweeps import complaints_sweep
+from core.errors import ApplicationError
+from notices.models import Notice
 from tests.factories.complaints import account_with_loans, dispute, fresh_stepup, staff
 
 
@@ -106,14 +106,21 @@ def test_evidence_indicators(system_user):
 
 
 @pytest.mark.django_db
-def test_conflict_of_interest_on_closure_complaints(system_user, monkeypatch):
+def test_conflict_of_interest_on_closure_complaints(system_user):
+    from closures import services as closure_services
+    from closures.enums import ClosureReason
+
     account, _ = account_with_loans(actor=system_user, amounts=())
     proposer = staff("agent")
     other = staff("agent")
-    import closures.selectors
-
-    monkeypatch.setattr(
-        closures.selectors, "closure_staff_with_stake", lambda *, account_id: {proposer.pk}
+    # The real stake: the proposer of a closure of this account (closures' provider, registered
+    # in accounts.hooks), no stand-in.
+    closure_services.closure_propose(
+        actor=proposer,
+        reason="risk review",
+        account_id=account.pk,
+        closure_reason=ClosureReason.POLICY_HIGH_RISK,
+        explanation="高风险",
     )
     c = services.complaint_submit(
         actor=account.customer.user,

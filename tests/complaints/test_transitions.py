@@ -5,12 +5,12 @@ from django.utils import timezone
 
 from accounts.enums import AccountStatus, CorrectionKind, CorrectionStatus, LoanStatus
 from accounts.models import CreditReportCorrection
-from backoffice.errors import ApplicationError
-from backoffice.notices.models import Notice
-from backoffice.notices.services import notice_send
 from complaints import services
 from complaints.enums import EventType, ItemOutcome, Outcome, RootCause, Status
 from complaints.models import CaseEvent, Complaint, IncidentAlert
+from core.errors import ApplicationError
+from notices.models import Notice
+from notices.services import notice_send
 from tests.factories.complaints import account_with_loans, dispute, fresh_stepup, staff
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group
 
-from accounts import crypto
 from accounts.enums import AuthMethod, LoanChannel, LoanKind
 from accounts.models import AuthorizationEvent, CreditAccount, Customer, LoanRecord, User
+from core import crypto
 
 
 class UserFactory(factory.django.DjangoModelFactory):

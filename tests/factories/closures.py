@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from accounts import crypto
 from accounts.enums import LoanChannel, LoanKind, RiskSignalKind, Severity
 from accounts.services import loan_record, risk_signal_raise
-from backoffice.models import StepUpVerification
 from closures import services
 from closures.enums import ClosureReason
 from closures.models import ClosureRequest
+from core import crypto
+from core.models import StepUpVerification
 from tests.factories import CreditAccountFactory, StaffFactory
 
 
@@ -46,7 +46,7 @@ def account_with_balance(*, actor, balance: Decimal = Decimal("0.00"), limit="20
 
 def sent_code(user) -> str:
     """The last closure code sent to `user`, read back from the sealed (encrypted) outbox row."""
-    from backoffice.notices.models import Notice
+    from notices.models import Notice
 
     notice = Notice.objects.filter(recipient=user, event="closure.code").order_by("-pk").first()
     assert notice is not None and notice.sensitive

@@ -7,9 +7,9 @@ from decimal import Decimal
 from accounts import services as account_services
 from accounts.enums import AuthMethod, LoanChannel, LoanKind
 from accounts.services import AuthorizationInput
-from backoffice.models import StepUpVerification
 from complaints import services
 from complaints.enums import Category, Channel
+from core.models import StepUpVerification
 from tests.factories import CreditAccountFactory, StaffFactory
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
-from backoffice.notices.enums import Channel, NoticeStatus
-from backoffice.notices.models import Notice
+from notices.enums import Channel, NoticeStatus
+from notices.models import Notice
 from tests.factories import UserFactory
 
 

@@ -34,7 +34,7 @@ def loans_for(account: CreditAccount, n: int) -> list[LoanRecord]:
 
 
 def portal_notice(*, user, subject: str = "Hello", body: str = "Body", event: str = "test.event"):
-    from backoffice.notices.models import Notice
+    from notices.models import Notice
 
     return Notice.objects.create(
         event=event,

@@ -53,7 +53,7 @@ def test_catalogs_hold_every_source_string(tmp_path: Path) -> None:
     root = Path(settings.BASE_DIR)
     project = tmp_path / "project"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("accounts", "backoffice", "complaints", "closures", "locale"):
+    for name in ("core", "notices", "accounts", "backoffice", "complaints", "closures", "locale"):
         shutil.copytree(root / name, project / name, ignore=ignore)
     shutil.copy(root / "manage.py", project / "manage.py")
     before = {lang: {e.msgid for e in _catalog(lang)} for lang in CATALOG_LANGS}
@@ -80,7 +80,7 @@ def test_no_gettext_inside_f_strings() -> None:
     """xgettext cannot see `_()` inside an f-string: such text would never be translated."""
     root = Path(settings.BASE_DIR)
     offenders = []
-    for app in ("accounts", "backoffice", "complaints", "closures"):
+    for app in ("core", "notices", "accounts", "backoffice", "complaints", "closures"):
         for path in (root / app).rglob("*.py"):
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if "{_(" in line or "{gettext(" in line:

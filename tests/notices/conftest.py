@@ -40,7 +40,7 @@ def test_events(settings, temp_event):
 @pytest.fixture
 def temp_event():
     """Declare an event for one test (the registry is a cached dict)."""
-    from backoffice.notices.events import events_registry
+    from notices.events import events_registry
 
     added = []
 

@@ -10,9 +10,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.staff import staff_upsert
-from backoffice.notices.enums import NoticeStatus
-from backoffice.notices.models import Notice
-from backoffice.notices.services import notice_enqueue
+from notices.enums import NoticeStatus
+from notices.models import Notice
+from notices.services import notice_enqueue
 from tests.admin.conftest import PASSWORD, login
 from tests.factories import CustomerFactory
 

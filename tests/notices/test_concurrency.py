@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from backoffice.notices.enums import NoticeStatus
-from backoffice.notices.models import Notice
-from backoffice.notices.services import notice_enqueue, notice_send
+from notices.enums import NoticeStatus
+from notices.models import Notice
+from notices.services import notice_enqueue, notice_send
 from tests.factories import CustomerFactory, UserFactory
 
 

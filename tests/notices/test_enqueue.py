@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import crypto
-from backoffice.errors import ApplicationError
-from backoffice.notices.enums import Channel, NoticeStatus
-from backoffice.notices.models import Notice
-from backoffice.notices.selectors import notices_for_customer
-from backoffice.notices.services import (
+from core import crypto
+from core.errors import ApplicationError
+from notices.enums import Channel, NoticeStatus
+from notices.models import Notice
+from notices.selectors import notices_for_customer
+from notices.services import (
     notice_enqueue,
     notice_enqueue_staff,
     notice_is_delivered,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from backoffice.errors import ApplicationError
-from backoffice.notices.events import events_problems, events_registry, languages
-from backoffice.notices.models import Notice
-from backoffice.notices.services import notice_enqueue
+from core.errors import ApplicationError
+from notices.events import events_problems, events_registry, languages
+from notices.models import Notice
+from notices.services import notice_enqueue
 
 
 def test_every_declared_event_has_a_template_in_every_language():
@@ -18,7 +18,7 @@ def test_every_declared_event_has_a_template_in_every_language():
 
 
 def test_every_template_renders_a_subject_and_body():
-    from backoffice.notices.render import notice_render
+    from notices.render import notice_render
 
     for event in events_registry():
         for language in languages():

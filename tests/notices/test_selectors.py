@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from backoffice.notices.selectors import notices_for_customer
+from notices.selectors import notices_for_customer
 from tests.factories import UserFactory
 from tests.factories.notices import NoticeFactory, PortalNoticeFactory
 

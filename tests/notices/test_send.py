@@ -12,11 +12,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from backoffice.errors import ApplicationError
-from backoffice.notices.backends.sms import HttpGatewaySmsBackend, SmsBackend, SmsError
-from backoffice.notices.enums import NoticeStatus
-from backoffice.notices.models import Notice
-from backoffice.notices.services import (
+from core.errors import ApplicationError
+from notices.backends.sms import HttpGatewaySmsBackend, SmsBackend, SmsError
+from notices.enums import NoticeStatus
+from notices.models import Notice
+from notices.services import (
     notice_enqueue,
     notice_resend,
     notice_send,

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.notices.models import Notice
-from backoffice.notices.services import notice_enqueue, notices_publish, notices_sweep
+from notices.models import Notice
+from notices.services import notice_enqueue, notices_publish, notices_sweep
 from tests.factories import CustomerFactory, StaffFactory, UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.worker]

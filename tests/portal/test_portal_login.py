@@ -143,7 +143,7 @@ def test_client_ip_ignores_x_forwarded_for_without_proxies(client, settings):
 def test_client_ip_unit():
     from django.test import RequestFactory, override_settings
 
-    from backoffice.net import client_ip
+    from core.net import client_ip
 
     rf = RequestFactory()
     request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4, 10.0.0.2")

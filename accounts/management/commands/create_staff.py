@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.staff import STAFF_ROLES, staff_upsert
-from backoffice.audit import system_actor
-from backoffice.errors import ApplicationError
+from core.audit import system_actor
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):

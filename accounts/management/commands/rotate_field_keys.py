@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 
-from accounts import crypto
+from core import crypto
 
 
 def encrypted_columns() -> list[tuple[str, str, list[str]]]:

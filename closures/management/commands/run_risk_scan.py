@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from backoffice.audit import system_actor
 from closures.risk_scan import DEFAULT_BATCH_SIZE, risk_scan_run
+from core.audit import system_actor
 
 
 class Command(BaseCommand):

@@ -2,8 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-class NoticesConfig(AppConfig):
-    name = "backoffice.notices"
-    label = "notices"
-    verbose_name = _("Notices")
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = _("Security logs")
     default_auto_field = "django.db.models.BigAutoField"

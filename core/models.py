@@ -1,4 +1,5 @@
-"""Security logs of the back-office (not domain data: append-only, no history needed)."""
+"""Security logs (not domain data: append-only, no history needed). The tables keep the names they
+had when these models lived in the backoffice app."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class StepUpVerification(models.Model):
     purpose = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        db_table = "backoffice_stepupverification"
         verbose_name = _("step-up verification")
         verbose_name_plural = _("step-up verifications")
         indexes = [models.Index(fields=["user", "-verified_at"], name="stepup_user_time_idx")]
@@ -37,6 +39,7 @@ class PiiAccessLog(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
+        db_table = "backoffice_piiaccesslog"
         verbose_name = _("personal-data access")
         verbose_name_plural = _("personal-data accesses")
         indexes = [models.Index(fields=["user", "-at"], name="pii_user_time_idx")]

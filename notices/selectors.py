@@ -10,7 +10,7 @@ from .enums import Channel
 from .models import Notice
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from django.contrib.auth.models import AbstractUser as User
 
 
 def notices_for_customer(user: User) -> QuerySet[Notice]:

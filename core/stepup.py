@@ -39,3 +39,13 @@ def stepup_require(*, actor) -> None:
             code="stepup_required",
             status=403,
         )
+
+
+def stepup_url(next_url: str) -> str:
+    """Where to send a staff member who needs a fresh code before `next_url`."""
+    from urllib.parse import urlencode
+
+    from django.contrib.auth import REDIRECT_FIELD_NAME
+    from django.shortcuts import resolve_url
+
+    return f"{resolve_url('admin:stepup')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from django.contrib.auth.models import AbstractUser as User
 
 SYSTEM_PREFIX = "system:"
+
+# Every reason a person types (forms and API fields) is capped here; history stores it whole.
+REASON_MAX_LENGTH = 1000
 
 
 def system_actor(name: str = "system") -> User:

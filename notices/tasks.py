@@ -26,10 +26,3 @@ def notice_send_task(notice_id: int) -> str:
             except Exception:
                 logger.exception("could not requeue notice %s; the sweeper will", notice_id)
     return outcome.status
-
-
-@shared_task(name="backoffice.sweep", acks_late=True, ignore_result=True)
-def sweep_task() -> dict:
-    from backoffice.sweep import sweep_all
-
-    return sweep_all(now=timezone.now())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from backoffice.paging import keyset_page
-from backoffice.portal import customer_required
+from core.paging import keyset_page
+from core.portal import customer_required
 
 from .selectors import notices_for_customer
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from backoffice.admin_mixins import DomainAdmin, reason_action_response
+    from core.admin_helpers import DomainAdmin, reason_action_response
 
     @admin.register(Complaint)
     class ComplaintAdmin(DomainAdmin):
@@ -34,7 +34,7 @@ The pieces (combine them, leftmost first, in front of a ModelAdmin):
 Custom admin pages: add them in ``get_urls()`` wrapped in ``self.admin_site.admin_view`` (so they
 need a verified OTP session like every admin page) and check the permission in the view or the
 service. For actions with a reason, ``reason_action_response`` renders an intermediate page with a
-reason field (template ``admin/backoffice/reason_action.html``).
+reason field (template ``admin/core/reason_action.html``).
 
 Rules for list pages (the query-budget tests hold every changelist to a fixed number of queries
 whatever the row count): set ``list_select_related`` for every FK in ``list_display``, use
@@ -61,8 +61,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.errors import ApplicationError
-from backoffice.roles import AUDITOR
+from core.errors import ApplicationError
+from core.roles import AUDITOR
 
 # A filtered changelist counts at most this many rows; past it the count is an estimate.
 COUNT_CAP = 10_000
@@ -236,4 +236,4 @@ def reason_action_response(
         "form": form,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
     }
-    return TemplateResponse(request, "admin/backoffice/reason_action.html", context)
+    return TemplateResponse(request, "admin/core/reason_action.html", context)

@@ -31,9 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.pools import producers
 
-from accounts import crypto
-from backoffice.audit import save_with_history, system_actor
-from backoffice.errors import ApplicationError, Forbidden
+from core import crypto
+from core.audit import save_with_history, system_actor
+from core.errors import ApplicationError, Forbidden
 
 from .backends.sms import sms_backend
 from .enums import EXTERNAL_CHANNELS, Channel, NoticeStatus
@@ -42,7 +42,7 @@ from .models import Notice
 from .render import notice_render, redacted_context
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from django.contrib.auth.models import AbstractUser as User
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def notices_publish(notice_ids: Sequence[int]) -> int:
     """Publish one send task per notice over one broker connection; never raises. A broker
     that cannot be reached is logged and the rows stay pending for the sweeper. Returns how
     many were published."""
-    from backoffice.celery import app
+    from celery import current_app as app  # the project app (backoffice/celery.py) once loaded
 
     from .tasks import notice_send_task
 
@@ -238,7 +238,7 @@ def notice_enqueue_staff(
 ) -> list[Notice]:
     """Email `event` to every active member of `role` who has an email address, or to one
     staff `user`; to settings.STAFF_ALERT_EMAIL when that reaches nobody."""
-    from backoffice.roles import users_in_role
+    from core.roles import users_in_role
 
     if (role is None) == (user is None):
         raise ValueError("notice_enqueue_staff needs exactly one of role= or user=")
@@ -446,7 +446,7 @@ def _notice_fail(notice: Notice, *, actor: User, reason: str) -> None:
         # An alert about a failed alert would loop; the log is the last resort.
         logger.error("staff notice %s failed: %s", notice.pk, notice.last_error)
         return
-    from backoffice.roles import MANAGER
+    from core.roles import MANAGER
 
     recipient = notice.recipient.username if notice.recipient_id else notice.address
     notice_enqueue_staff(

@@ -33,4 +33,4 @@ def lockout_response(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return JsonResponse({"error": {"code": "locked_out", "message": message}}, status=429)
     from django.shortcuts import render
 
-    return render(request, "backoffice/locked_out.html", {"message": message}, status=429)
+    return render(request, "core/locked_out.html", {"message": message}, status=429)

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.admin_mixins import DomainAdmin, reason_action_response
+from core.admin_helpers import DomainAdmin, reason_action_response
 
 from .models import Notice
 from .services import notice_resend

@@ -3,7 +3,7 @@ portal views).
 
 Usage::
 
-    from backoffice.portal import customer_required, CustomerRequiredMixin
+    from core.portal import customer_required, CustomerRequiredMixin
 
     @customer_required
     def complaint_new(request):
@@ -28,6 +28,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -43,9 +44,11 @@ def portal_customer(request: HttpRequest):
     cached = getattr(request, "_portal_customer", None)
     if cached is not None:
         return cached
-    from accounts.models import Customer
-
-    customer = Customer.objects.filter(user=user).first()
+    # The reverse one-to-one of accounts.Customer (core imports nothing of ours).
+    try:
+        customer = user.customer
+    except ObjectDoesNotExist:
+        customer = None
     request._portal_customer = customer  # type: ignore[attr-defined]
     return customer
 

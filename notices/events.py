@@ -19,7 +19,7 @@ from django.core.signals import setting_changed
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 
-from backoffice.errors import ApplicationError
+from core.errors import ApplicationError
 
 from .enums import DEFAULT_CHANNELS, Channel
 

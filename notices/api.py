@@ -8,8 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api import NewestFirstCursorPagination
-from backoffice.api_auth import IsCustomer, customer_responses
+from core.api import NewestFirstCursorPagination
+from core.api_auth import IsCustomer, customer_responses
 
 from .enums import Channel
 from .selectors import notices_for_customer
