@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -412,7 +412,3 @@ class StepUpVerificationAdmin(SecurityLogAdmin):
 class PiiAccessLogAdmin(SecurityLogAdmin):
     list_display = ("at", "user", "subject", "fields", "ip_address")
     search_fields = ("=user__username", "=subject")
-
-
-def customer_unmask_url(customer: Customer) -> str:
-    return reverse("admin:accounts_customer_unmask", args=[customer.pk])

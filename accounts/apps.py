@@ -1,3 +1,5 @@
+"""The accounts app (the ledger); its registries in accounts.hooks are filled by the apps above."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

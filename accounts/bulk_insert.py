@@ -19,8 +19,8 @@ from django.db import connection, models
 from simple_history.utils import bulk_create_with_history
 
 from core import crypto
-
-HISTORY_SPECIAL = ("history_date", "history_change_reason", "history_type", "history_user_id")
+from core.activity import activity_insert_sql
+from core.models import ActivityEntry
 
 
 def rows_insert_with_history(
@@ -40,7 +40,49 @@ def rows_insert_with_history(
         _copy_with_history(model, rows, actor=actor, reason=reason, when=when)
     else:
         _orm_with_history(model, rows, actor=actor, reason=reason, when=when)
+    _trail(model, [row["id"] for row in rows], actor=actor, reason=reason, when=when)
     return 2 * len(rows)
+
+
+def _trail(
+    model: type[models.Model], ids: list[int], *, actor: Any, reason: str, when: datetime
+) -> None:
+    """The activity-trail rows of the inserted rows, set-based (core.activity)."""
+    sql = activity_insert_sql(
+        source="(SELECT unnest(%(ids)s::bigint[]) AS id)",
+        object_type=model._meta.label_lower,
+        actor="%(actor)s",
+        actor_name="%(actor_name)s",
+        at="%(at)s",
+        reason="%(reason)s",
+    )
+    if connection.vendor != "postgresql":
+        ActivityEntry.objects.bulk_create(
+            ActivityEntry(
+                at=when,
+                actor_id=actor.pk,
+                actor_username=actor.username,
+                action=f"{model._meta.label_lower}.create",
+                object_type=model._meta.label_lower,
+                object_id=str(pk),
+                object_label=f"{model._meta.model_name} {pk}",
+                reason=reason,
+                xact=0,
+            )
+            for pk in ids
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "ids": ids,
+                "actor": actor.pk,
+                "actor_name": actor.username,
+                "at": when,
+                "reason": reason,
+            },
+        )
 
 
 def _orm_with_history(
@@ -60,6 +102,27 @@ def _orm_with_history(
         row["id"] = obj.pk
 
 
+def _history_tuple(names: list[str], history_fields: list, specials: list[str]) -> itemgetter:
+    """A history row is the base row's values reordered plus the four history columns:
+    itemgetter() builds the tuple in C, which matters at 10^5-10^6 rows."""
+    return itemgetter(
+        *[
+            len(names) + specials.index(f.attname)
+            if f.attname in specials
+            else names.index(f.attname)
+            for f in history_fields
+        ]
+    )
+
+
+def _copy(cursor: Any, table: str, columns: list[str], tuples: list[tuple]) -> None:
+    qn = connection.ops.quote_name
+    sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+    with cursor.copy(sql) as copy:
+        for t in tuples:
+            copy.write_row(t)
+
+
 def _copy_with_history(
     model: type[models.Model],
     rows: list[dict[str, Any]],
@@ -69,7 +132,6 @@ def _copy_with_history(
     when: datetime,
 ) -> None:
     meta = model._meta
-    qn = connection.ops.quote_name
     fields = list(meta.concrete_fields)
     names = [f.attname for f in fields]
     encrypted = [f.attname for f in fields if isinstance(f, crypto.EncryptedTextField)]
@@ -77,7 +139,7 @@ def _copy_with_history(
     history_fields = [f for f in history_model._meta.concrete_fields if f.attname != "history_id"]
     specials = {
         "history_date": when,
-        "history_change_reason": reason[:100],
+        "history_change_reason": reason,
         "history_type": "+",
         "history_user_id": actor.pk,
     }
@@ -86,18 +148,8 @@ def _copy_with_history(
     missing = [f for f in fields if f.attname not in rows[0] and f.attname != "id"]
     constant = {f.attname: f.get_default() for f in missing if not callable(f.default)}
     per_row = [f for f in missing if callable(f.default)]
-    # A history row is the base row's values reordered plus the four history columns:
-    # itemgetter() builds both tuples in C, which matters at 10^5-10^6 rows.
     base_tuple = itemgetter(*names)
-    special_names = list(specials)
-    history_tuple = itemgetter(
-        *[
-            len(names) + special_names.index(f.attname)
-            if f.attname in specials
-            else names.index(f.attname)
-            for f in history_fields
-        ]
-    )
+    history_tuple = _history_tuple(names, history_fields, list(specials))
     special_values = tuple(specials.values())
     with connection.cursor() as cursor:
         cursor.execute(
@@ -118,11 +170,10 @@ def _copy_with_history(
             base = base_tuple(values)
             base_tuples.append(base)
             history_tuples.append(history_tuple(base + special_values))
-        for table, cols, tuples in (
-            (meta.db_table, [f.column for f in fields], base_tuples),
-            (history_model._meta.db_table, [f.column for f in history_fields], history_tuples),
-        ):
-            sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in cols)}) FROM STDIN"
-            with cursor.copy(sql) as copy:
-                for t in tuples:
-                    copy.write_row(t)
+        _copy(cursor, meta.db_table, [f.column for f in fields], base_tuples)
+        _copy(
+            cursor,
+            history_model._meta.db_table,
+            [f.column for f in history_fields],
+            history_tuples,
+        )

@@ -9,7 +9,6 @@ Generated values depend only on (--seed, i), so an interrupted run resumes with 
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import random
@@ -22,11 +21,12 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from tqdm import tqdm
 
 from core import crypto, roles
 from core.audit import save_with_history, system_actor
 
-from . import selectors, services
+from . import hooks, locks, services
 from .bulk_insert import rows_insert_with_history
 from .enums import (
     AccountStatus,
@@ -41,7 +41,8 @@ from .enums import (
     RiskSignalSource,
     Severity,
 )
-from .models import AuthorizationEvent, CreditAccount, Customer, LoanRecord, User
+from .models import ZERO, AuthorizationEvent, CreditAccount, Customer, LoanRecord, User
+from .staff import staff_upsert
 
 SEED_ACTOR = "seed-demo"
 SEED_REASON = "demo data (seed_demo)"
@@ -157,8 +158,6 @@ class SeedReport:
 def demo_staff_seed(*, actor: User, report: SeedReport) -> None:
     """Staff logins of every role. Existing ones are left alone: their TOTP secret was shown
     when they were created, and `manage.py create_staff` issues a new one."""
-    from .staff import staff_upsert
-
     for username, role in DEMO_STAFF:
         if User.objects.filter(username=username).exists():
             report.existing_staff.append(username)
@@ -180,26 +179,72 @@ def _at(now: datetime, days_ago: int, hour: int, minute: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
-@transaction.atomic
-def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
-    """alice: one active account with loan records, the latest of them (a cash loan through a
-    partner interface) without any authorization event: the disputed-loan story."""
+def _demo_customer(
+    *, actor: User, username: str, name: str, id17: str, phone: str, limit: str, number: str
+) -> tuple[Customer, CreditAccount]:
+    """A demo login with its customer record and one account, through the services."""
     customer = services.customer_create(
         actor=actor,
         reason=SEED_REASON,
-        username="alice",
-        password=demo_password("alice"),
-        name="李爱丽",
-        national_id=national_id_with_check("11010119900307092"),
-        phone="13800138000",
-        email="alice@example.com",
+        username=username,
+        password=demo_password(username),
+        name=name,
+        national_id=national_id_with_check(id17),
+        phone=phone,
+        email=f"{username}@example.com",
         preferred_language=Language.ZH_HANS,
     )
     account = services.account_open(
         actor=actor,
         reason=SEED_REASON,
         customer=customer,
-        credit_limit=Decimal("20000.00"),
+        credit_limit=Decimal(limit),
+        number=number,
+    )
+    return customer, account
+
+
+def _demo_loan(
+    *,
+    actor: User,
+    account: CreditAccount,
+    created: datetime,
+    amount: str,
+    merchant: str,
+    kind: str = LoanKind.PURCHASE,
+    channel: str = LoanChannel.APP,
+    interface: str = "",
+    fees: Decimal = ZERO,
+    authorization: services.AuthorizationInput | None,
+) -> LoanRecord:
+    """A demo loan through `loan_record`, due after the account's interest-free days."""
+    return services.loan_record(
+        actor=actor,
+        reason=SEED_REASON,
+        account_id=account.pk,
+        amount=Decimal(amount),
+        fees=fees,
+        kind=kind,
+        channel=channel,
+        merchant=merchant,
+        partner_interface=interface,
+        created_at=created,
+        due_date=created.date() + timedelta(days=account.interest_free_days),
+        authorization=authorization,
+    )
+
+
+@transaction.atomic
+def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
+    """alice: one active account with loan records, the latest of them (a cash loan through a
+    partner interface) without any authorization event: the disputed-loan story."""
+    customer, account = _demo_customer(
+        actor=actor,
+        username="alice",
+        name="李爱丽",
+        id17="11010119900307092",
+        phone="13800138000",
+        limit="20000.00",
         number="6288000000000001",
     )
     device, ip = "iPhone14,5-a1b2c3d4", "116.228.35.17"
@@ -218,17 +263,15 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
     )
     for days_ago, amount, kind, channel, merchant, interface, method in purchases:
         created = _at(now, days_ago, 20, 15)
-        services.loan_record(
+        _demo_loan(
             actor=actor,
-            reason=SEED_REASON,
-            account_id=account.pk,
-            amount=Decimal(amount),
+            account=account,
+            created=created,
+            amount=amount,
             kind=kind,
             channel=channel,
             merchant=merchant,
-            partner_interface=interface,
-            created_at=created,
-            due_date=created.date() + timedelta(days=account.interest_free_days),
+            interface=interface,
             authorization=services.AuthorizationInput(
                 method=method,
                 channel=channel,
@@ -241,19 +284,16 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
         )
     # The one she never made: 03:12 at night, through a partner interface, no consent trail.
     # Over the ¥5,000 four-eyes threshold, so upholding it needs a reviewer's approval.
-    created = _at(now, 3, 3, 12)
-    services.loan_record(
+    _demo_loan(
         actor=actor,
-        reason=SEED_REASON,
-        account_id=account.pk,
-        amount=Decimal("6800.00"),
+        account=account,
+        created=_at(now, 3, 3, 12),
+        amount="6800.00",
         fees=Decimal("68.00"),
         kind=LoanKind.CASH,
         channel=LoanChannel.PARTNER_API,
         merchant="速贷通小额现金",
-        partner_interface="PI-QUICKCASH-V1",
-        created_at=created,
-        due_date=created.date() + timedelta(days=account.interest_free_days),
+        interface="PI-QUICKCASH-V1",
         authorization=None,
     )
     return customer
@@ -263,36 +303,23 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
 def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
     """bob: an account closed for `overdue` within the last days (appealable for 30 days):
     loans paid late, overdue count 4, an overdue risk signal, balance settled, status closed."""
-    customer = services.customer_create(
+    customer, account = _demo_customer(
         actor=actor,
-        reason=SEED_REASON,
         username="bob",
-        password=demo_password("bob"),
         name="王博",
-        national_id=national_id_with_check("11010119850611093"),
+        id17="11010119850611093",
         phone="13900139000",
-        email="bob@example.com",
-        preferred_language=Language.ZH_HANS,
-    )
-    account = services.account_open(
-        actor=actor,
-        reason=SEED_REASON,
-        customer=customer,
-        credit_limit=Decimal("10000.00"),
+        limit="10000.00",
         number="6288000000000002",
     )
     for days_ago, amount, merchant in ((120, "3200.00", "苏宁易购"), (95, "1450.00", "携程旅行")):
         created = _at(now, days_ago, 14, 30)
-        services.loan_record(
+        _demo_loan(
             actor=actor,
-            reason=SEED_REASON,
-            account_id=account.pk,
-            amount=Decimal(amount),
-            kind=LoanKind.PURCHASE,
-            channel=LoanChannel.APP,
+            account=account,
+            created=created,
+            amount=amount,
             merchant=merchant,
-            created_at=created,
-            due_date=created.date() + timedelta(days=account.interest_free_days),
             authorization=services.AuthorizationInput(
                 method=AuthMethod.SMS_CODE,
                 channel=LoanChannel.APP,
@@ -309,19 +336,14 @@ def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
         channel=RepaymentChannel.BANK_CARD,
         paid_at=_at(now, 8, 10),
     )
-    account = selectors.account_for_update(account_id=account.pk)
+    account = locks.account_for_update(account_id=account.pk)
     account.overdue_count = 4
     save_with_history(account, actor=actor, reason=SEED_REASON, update_fields=["overdue_count"])
-    try:
-        hook = importlib.import_module("closures.demo").demo_closed_for_overdue
-    except (ModuleNotFoundError, AttributeError):
-        hook = None
-    if hook is not None:
-        # The closures app runs its real flow (risk signal, proposal, approval, effect, notice),
-        # so the closure request, its events and the appeal window all exist.
-        hook(account=account, actor=actor)
+    # The closures app (accounts.hooks) runs its real flow: risk signal, proposal, approval,
+    # effect, notice, so the closure request, its events and the appeal window all exist.
+    if hooks.demo_story_play("closed_for_overdue", account=account, actor=actor):
         return customer
-    # Without the closures app: the account state alone.
+    # No app registered the story: the account state alone.
     services.risk_signal_raise(
         actor=actor,
         reason=SEED_REASON,
@@ -361,143 +383,205 @@ def _ip(rng: random.Random) -> str:
     return f"{rng.choice(IP_PREFIXES)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
 
 
+def _bulk_person(
+    batch: BulkBatch, i: int, *, rng: random.Random, seed: int, now: datetime, password: str
+) -> tuple[int, datetime]:
+    """Bulk customer i's login and customer rows; returns its index in the batch and the day
+    its account opened."""
+    name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+    opened = now - timedelta(days=rng.randint(45, 1500), minutes=rng.randint(0, 1439))
+    joined = opened - timedelta(days=rng.randint(0, 30))
+    username = bulk_username(i)
+    phone = rng.choice(PHONE_PREFIXES) + f"{(i * 7919 + seed) % 100_000_000:08d}"
+    national_id = bulk_national_id(i)
+    customer_index = len(batch.customers)
+    batch.users.append(
+        {
+            "username": username,
+            "first_name": name,
+            "email": f"{username}@example.com",
+            "password": password,
+            "date_joined": joined,
+            "security_stamp": f"{rng.getrandbits(128):032x}",
+        }
+    )
+    batch.customers.append(
+        {
+            "_user": customer_index,
+            "name": name,
+            "national_id": national_id,
+            "national_id_index": crypto.blind_index(national_id),
+            "phone": phone,
+            "phone_index": crypto.blind_index(phone),
+            "preferred_language": Language.EN if rng.random() < 0.08 else Language.ZH_HANS,
+            "created_at": joined,
+        }
+    )
+    return customer_index, opened
+
+
+def _bulk_account(
+    batch: BulkBatch, i: int, *, rng: random.Random, customer_index: int, opened: datetime
+) -> dict[str, Any]:
+    limit = rng.choice(CREDIT_LIMITS)
+    # One account in forty is over the closure threshold (a few even in a small demo),
+    # some more have been late once or twice.
+    if i % 40 == 7:
+        overdue = rng.randint(3, 6)
+    elif rng.random() < 0.08:
+        overdue = rng.randint(1, 2)
+    else:
+        overdue = 0
+    account = {
+        "_customer": customer_index,
+        "number": f"6288{(i * 1_000_003 + 17) % 10**12:012d}",
+        "status": AccountStatus.ACTIVE,
+        "credit_limit": limit,
+        "interest_free_days": rng.choice((30, 30, 30, 45, 50)),
+        "overdue_count": overdue,
+        "opened_at": opened,
+        "closed_at": None,
+    }
+    batch.accounts.append(account)
+    return account
+
+
+def _loan_channel_kind(rng: random.Random) -> tuple[str, str, str, str]:
+    """(channel, partner interface, kind, merchant) of a bulk loan."""
+    channel_roll = rng.random()
+    if channel_roll < 0.55:
+        channel, interface = LoanChannel.APP, ""
+    elif channel_roll < 0.75:
+        channel, interface = LoanChannel.WEB, ""
+    else:
+        channel, interface = LoanChannel.PARTNER_API, rng.choice(PARTNER_INTERFACES)[0]
+    kind_roll = rng.random()
+    if kind_roll < 0.12:
+        return channel, interface, LoanKind.CASH, dict(PARTNER_INTERFACES).get(interface, "")
+    kind = LoanKind.INSTALLMENT if kind_roll < 0.3 else LoanKind.PURCHASE
+    return channel, interface, kind, rng.choice(MERCHANTS)
+
+
+def _bulk_loan(
+    batch: BulkBatch,
+    account: dict[str, Any],
+    *,
+    rng: random.Random,
+    reference: str,
+    span: int,
+    loans_per_account: int,
+    keep_unpaid: bool,
+) -> dict[str, Any]:
+    """One loan row of the account (repaid or not); returns it."""
+    created = account["opened_at"] + timedelta(seconds=rng.randint(600, span))
+    limit = account["credit_limit"]
+    amount = max(
+        _money(limit * Decimal(rng.uniform(0.01, 0.7 / loans_per_account))), Decimal("1.00")
+    )
+    repaid = rng.random() < 0.35 and not keep_unpaid
+    channel, interface, kind, merchant = _loan_channel_kind(rng)
+    loan = {
+        "_account": account["_customer"],
+        "reference": reference,
+        "amount": amount,
+        "outstanding_amount": ZERO if repaid else amount,
+        "fees": _money(amount * Decimal("0.006")) if kind == LoanKind.CASH else ZERO,
+        "interest": ZERO,
+        "kind": kind,
+        "merchant": merchant,
+        "channel": channel,
+        "partner_interface": interface,
+        "status": LoanStatus.REPAID if repaid else LoanStatus.POSTED,
+        "created_at": created,
+        "due_date": created.date() + timedelta(days=account["interest_free_days"]),
+        "collection_paused": False,
+    }
+    batch.loans.append(loan)
+    return loan
+
+
+def _bulk_consent(
+    batch: BulkBatch,
+    loan: dict[str, Any],
+    *,
+    rng: random.Random,
+    consent_reference: str,
+    devices: list[str],
+    home_ip: str,
+) -> None:
+    """The loan's consent trail, if it has one (partner-API loans lack it more often), with a
+    failed attempt first now and then."""
+    channel, interface, created = loan["channel"], loan["partner_interface"], loan["created_at"]
+    if rng.random() < (0.2 if interface else 0.04):
+        return
+    if channel == LoanChannel.PARTNER_API:
+        method = AuthMethod.PARTNER_TOKEN
+    elif channel == LoanChannel.WEB:
+        method = rng.choice((AuthMethod.PASSWORD, AuthMethod.SMS_CODE, AuthMethod.TOTP))
+    else:
+        method = rng.choice((AuthMethod.SMS_CODE, AuthMethod.BIOMETRIC, AuthMethod.TOTP))
+    event = {
+        "_account": loan["_account"],
+        "_loan": len(batch.loans) - 1,
+        "method": method,
+        "channel": channel,
+        "partner_interface": interface,
+        "device_id": devices[0] if rng.random() < 0.8 else devices[1],
+        "ip_address": home_ip if rng.random() < 0.85 else _ip(rng),
+        "consent_reference": consent_reference,
+        "occurred_at": created - timedelta(seconds=rng.randint(2, 30)),
+        "outcome": AuthOutcome.SUCCESS,
+    }
+    if rng.random() < 0.05:
+        batch.events.append(
+            {
+                **event,
+                "consent_reference": "",
+                "occurred_at": created - timedelta(seconds=rng.randint(40, 300)),
+                "outcome": AuthOutcome.FAILURE,
+            }
+        )
+    batch.events.append(event)
+
+
 def _bulk_batch(
     *, indices: list[int], seed: int, loans_per_account: int, now: datetime
 ) -> BulkBatch:
     """The rows of bulk customers `indices`; values depend on (seed, i) and `now` only."""
     batch = BulkBatch()
     unusable = make_password(None)  # one unusable hash for the batch; it never verifies
-    zero = Decimal("0.00")
     for i in indices:
         rng = random.Random(f"{seed}:{i}")
-        name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
-        opened = now - timedelta(days=rng.randint(45, 1500), minutes=rng.randint(0, 1439))
-        joined = opened - timedelta(days=rng.randint(0, 30))
-        username = bulk_username(i)
-        phone = rng.choice(PHONE_PREFIXES) + f"{(i * 7919 + seed) % 100_000_000:08d}"
-        national_id = bulk_national_id(i)
-        customer_index = len(batch.customers)
-        batch.users.append(
-            {
-                "username": username,
-                "first_name": name,
-                "email": f"{username}@example.com",
-                "password": unusable,
-                "date_joined": joined,
-                "security_stamp": f"{rng.getrandbits(128):032x}",
-            }
+        customer_index, opened = _bulk_person(
+            batch, i, rng=rng, seed=seed, now=now, password=unusable
         )
-        batch.customers.append(
-            {
-                "_user": customer_index,
-                "name": name,
-                "national_id": national_id,
-                "national_id_index": crypto.blind_index(national_id),
-                "phone": phone,
-                "phone_index": crypto.blind_index(phone),
-                "preferred_language": Language.EN if rng.random() < 0.08 else Language.ZH_HANS,
-                "created_at": joined,
-            }
-        )
-        limit = rng.choice(CREDIT_LIMITS)
-        # One account in forty is over the closure threshold (a few even in a small demo),
-        # some more have been late once or twice.
-        if i % 40 == 7:
-            overdue = rng.randint(3, 6)
-        else:
-            overdue = rng.randint(1, 2) if rng.random() < 0.08 else 0
-        free_days = rng.choice((30, 30, 30, 45, 50))
-        account = {
-            "_customer": customer_index,
-            "number": f"6288{(i * 1_000_003 + 17) % 10**12:012d}",
-            "status": AccountStatus.ACTIVE,
-            "credit_limit": limit,
-            "interest_free_days": free_days,
-            "overdue_count": overdue,
-            "opened_at": opened,
-            "closed_at": None,
-        }
-        batch.accounts.append(account)
+        account = _bulk_account(batch, i, rng=rng, customer_index=customer_index, opened=opened)
         devices = [f"{rng.choice(DEVICES)}-{rng.getrandbits(32):08x}" for _ in range(2)]
         home_ip = _ip(rng)
-        outstanding_total = zero
         span = max(int((now - opened).total_seconds()), 3600)
+        owed = ZERO
         for j in range(loans_per_account):
-            created = opened + timedelta(seconds=rng.randint(600, span))
-            amount = max(
-                _money(limit * Decimal(rng.uniform(0.01, 0.7 / loans_per_account))),
-                Decimal("1.00"),
+            loan = _bulk_loan(
+                batch,
+                account,
+                rng=rng,
+                reference=f"LD{i:08d}{j:03d}",
+                span=span,
+                loans_per_account=loans_per_account,
+                # Overdue accounts keep their first loan unpaid.
+                keep_unpaid=bool(account["overdue_count"]) and j == 0,
             )
-            # Overdue accounts keep their first loan unpaid.
-            repaid = rng.random() < 0.35 and not (overdue and j == 0)
-            outstanding = zero if repaid else amount
-            outstanding_total += outstanding
-            channel_roll = rng.random()
-            if channel_roll < 0.55:
-                channel, interface = LoanChannel.APP, ""
-            elif channel_roll < 0.75:
-                channel, interface = LoanChannel.WEB, ""
-            else:
-                channel, interface = LoanChannel.PARTNER_API, rng.choice(PARTNER_INTERFACES)[0]
-            kind_roll = rng.random()
-            if kind_roll < 0.12:
-                kind = LoanKind.CASH
-                merchant = dict(PARTNER_INTERFACES)[interface] if interface else ""
-            else:
-                kind = LoanKind.INSTALLMENT if kind_roll < 0.3 else LoanKind.PURCHASE
-                merchant = rng.choice(MERCHANTS)
-            loan_index = len(batch.loans)
-            batch.loans.append(
-                {
-                    "_account": customer_index,
-                    "reference": f"LD{i:08d}{j:03d}",
-                    "amount": amount,
-                    "outstanding_amount": outstanding,
-                    "fees": _money(amount * Decimal("0.006")) if kind == LoanKind.CASH else zero,
-                    "interest": zero,
-                    "kind": kind,
-                    "merchant": merchant,
-                    "channel": channel,
-                    "partner_interface": interface,
-                    "status": LoanStatus.REPAID if repaid else LoanStatus.POSTED,
-                    "created_at": created,
-                    "due_date": created.date() + timedelta(days=free_days),
-                    "collection_paused": False,
-                }
+            owed += loan["outstanding_amount"]
+            _bulk_consent(
+                batch,
+                loan,
+                rng=rng,
+                consent_reference=f"CS{i:08d}{j:03d}",
+                devices=devices,
+                home_ip=home_ip,
             )
-            # Most loans carry their consent trail; partner-API loans lack it more often.
-            if rng.random() < (0.2 if interface else 0.04):
-                continue
-            if channel == LoanChannel.PARTNER_API:
-                method = AuthMethod.PARTNER_TOKEN
-            elif channel == LoanChannel.WEB:
-                method = rng.choice((AuthMethod.PASSWORD, AuthMethod.SMS_CODE, AuthMethod.TOTP))
-            else:
-                method = rng.choice((AuthMethod.SMS_CODE, AuthMethod.BIOMETRIC, AuthMethod.TOTP))
-            event = {
-                "_account": customer_index,
-                "_loan": loan_index,
-                "method": method,
-                "channel": channel,
-                "partner_interface": interface,
-                "device_id": devices[0] if rng.random() < 0.8 else devices[1],
-                "ip_address": home_ip if rng.random() < 0.85 else _ip(rng),
-                "consent_reference": f"CS{i:08d}{j:03d}",
-                "occurred_at": created - timedelta(seconds=rng.randint(2, 30)),
-                "outcome": AuthOutcome.SUCCESS,
-            }
-            if rng.random() < 0.05:  # a failed attempt first
-                batch.events.append(
-                    {
-                        **event,
-                        "consent_reference": "",
-                        "occurred_at": created - timedelta(seconds=rng.randint(40, 300)),
-                        "outcome": AuthOutcome.FAILURE,
-                    }
-                )
-            batch.events.append(event)
-        account["outstanding_balance"] = outstanding_total
-        account["available_credit"] = limit - outstanding_total
+        account["outstanding_balance"] = owed
+        account["available_credit"] = account["credit_limit"] - owed
     return batch
 
 
@@ -578,8 +662,6 @@ def demo_customers_bulk_seed(
     """Bulk customers 1..N, one account each, `loans_per_account` loans each. One transaction
     per batch, so memory stays bounded and an interrupted run leaves whole batches only; large
     runs spread the batches over worker processes, each with its own connection."""
-    from tqdm import tqdm
-
     report = report or SeedReport()
     now = timezone.now().replace(second=0, microsecond=0)
     jobs = (

@@ -11,6 +11,9 @@ accounts importing them (STYLE.md: imports point down only). Each higher app fil
 - Cases about an account: each story app registers a provider of its cases about an account
   (objects with `__str__` and `get_status_display()`), so another app's page can list them
   (the closure page lists the account's complaints) without importing that app.
+- Demo stories: `manage.py seed_demo` (accounts/demo.py) lets the app that owns a story play
+  it on a demo account (closures registers "closed_for_overdue": Bob's closure, run through its
+  real services); without one, the demo sets the account state alone.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from typing import Any
 BalanceSettledHandler = Callable[..., None]  # (*, account, actor) -> None
 StakeProvider = Callable[..., set[int]]  # (*, account_id) -> user ids
 CaseProvider = Callable[..., list[Any]]  # (*, account_id, limit) -> cases, newest first
+DemoStory = Callable[..., Any]  # (*, account, actor) -> anything
 
 _balance_settled_handlers: list[BalanceSettledHandler] = []
 _stake_providers: list[StakeProvider] = []
 _case_providers: dict[str, CaseProvider] = {}
+_demo_stories: dict[str, DemoStory] = {}
 
 
 def on_balance_settled(handler: BalanceSettledHandler) -> BalanceSettledHandler:
@@ -61,3 +66,17 @@ def cases_about_account(kind: str, *, account_id: int, limit: int = 20) -> list[
     """The registered app's cases of `kind` (e.g. "complaints") about the account, or []."""
     provider = _case_providers.get(kind)
     return [] if provider is None else list(provider(account_id=account_id, limit=limit))
+
+
+def demo_story(name: str, story: DemoStory) -> DemoStory:
+    _demo_stories[name] = story
+    return story
+
+
+def demo_story_play(name: str, *, account: Any, actor: Any) -> bool:
+    """Play the registered demo story `name` on the account; False when no app registered it."""
+    story = _demo_stories.get(name)
+    if story is None:
+        return False
+    story(account=account, actor=actor)
+    return True

@@ -1,18 +1,21 @@
 """The accounts domain: users, customers, credit accounts, loan records and their authorization
 trail, repayments, risk signals, credit-report corrections.
 
-Writes go through accounts.services; reads through accounts.selectors. Every model keeps its
-history (django-simple-history) with the acting user and a reason; nothing is deleted.
+Writes go through accounts.services, row locks through accounts.locks, reads through
+accounts.selectors. Every model keeps its history (django-simple-history) with the acting user
+and a reason; nothing is deleted.
 """
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from simple_history import register
 from simple_history.models import HistoricalRecords
@@ -44,8 +47,6 @@ def _money(verbose_name, **kwargs) -> models.DecimalField:
 
 
 def _new_security_stamp() -> str:
-    import secrets
-
     return secrets.token_hex(16)
 
 
@@ -56,8 +57,6 @@ class User(AbstractUser):
     security_stamp = models.CharField(max_length=32, default=_new_security_stamp, editable=False)
 
     def get_session_auth_hash(self) -> str:
-        from django.utils.crypto import salted_hmac
-
         return salted_hmac(
             "accounts.User.get_session_auth_hash",
             f"{self.password}:{self.security_stamp}",

@@ -1,31 +1,24 @@
-"""Reads of the accounts domain: access-scoped querysets and the `*_for_update()` lock helpers."""
+"""Reads of the accounts domain: access-scoped querysets (another customer's rows do not exist).
+
+The `*_for_update()` lock helpers live in accounts.locks. `account_for_update` is re-exported
+here only until the other apps' callers use accounts.locks (the lead removes it then)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
 
-from .enums import LoanStatus
+from .locks import account_for_update
 from .models import CreditAccount, Customer, LoanRecord, User
 
-
-def account_for_update(*, account_id: int) -> CreditAccount:
-    try:
-        return CreditAccount.objects.select_for_update().get(pk=account_id)
-    except CreditAccount.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def open_loans_for_update(*, account_id: int, loan_id: int | None = None) -> list[LoanRecord]:
-    """Loans with something left to repay, oldest first, locked in pk order."""
-    qs = LoanRecord.objects.select_for_update().filter(
-        account_id=account_id,
-        outstanding_amount__gt=0,
-        status__in=[LoanStatus.POSTED, LoanStatus.DISPUTED],
-    )
-    if loan_id is not None:
-        qs = qs.filter(pk=loan_id)
-    return list(qs.order_by("created_at", "pk"))
+__all__ = [
+    "account_for_update",  # re-export, see above
+    "account_for_user",
+    "accounts_for_user",
+    "customer_for_user",
+    "loans_for_account",
+    "loans_for_user",
+]
 
 
 def customer_for_user(*, user: User) -> Customer | None:

@@ -42,7 +42,13 @@ from django_otp import login as otp_login
 from django_otp.admin import OTPAdminSite
 
 from accounts.forms import credentials_bound
+from accounts.staff import staff_totp_enroll_confirm, staff_totp_enroll_start
 from core.admin_helpers import AuditorReadOnlyMixin, NoDeleteMixin
+from core.admin_history import ReadOnlyHistoryMixin
+from core.stepup import stepup_verify
+
+from . import trail
+from .reports import views as reports
 
 CODE_LABEL = gettext_lazy("One-time code")
 
@@ -120,8 +126,6 @@ class StepUpForm(forms.Form):
         self.request = request
 
     def clean(self) -> dict:
-        from core.stepup import stepup_verify
-
         cleaned = super().clean()
         ok = stepup_verify(
             user=self.user,
@@ -170,7 +174,9 @@ class StaffAdminSite(OTPAdminSite):
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         admin_class = admin_class or admin.ModelAdmin
         missing = tuple(
-            m for m in (NoDeleteMixin, AuditorReadOnlyMixin) if not issubclass(admin_class, m)
+            m
+            for m in (ReadOnlyHistoryMixin, NoDeleteMixin, AuditorReadOnlyMixin)
+            if not issubclass(admin_class, m)
         )
         if missing:
             admin_class = type(
@@ -187,8 +193,33 @@ class StaffAdminSite(OTPAdminSite):
             path("logout/", csrf_protect(never_cache(require_POST(self.logout))), name="logout"),
             path("enroll/", csrf_protect(never_cache(self.enroll_view)), name="enroll"),
             path("stepup/", self.admin_view(self.stepup_view), name="stepup"),
+            path("audit/", self.admin_view(self.trail_view), name="audit"),
+            path(
+                "audit/timeline/<str:label>/<str:object_id>/",
+                self.admin_view(self.timeline_view),
+                name="audit_timeline",
+            ),
+            path("reports/", self.admin_view(self.reports_view), name="reports"),
+            path(
+                "reports/charts.css",
+                self.admin_view(reports.stylesheet_view, cacheable=True),
+                name="reports_css",
+            ),
+            path("reports/<slug:name>/", self.admin_view(self.report_view), name="report"),
         ]
         return custom + super().get_urls()
+
+    def trail_view(self, request: HttpRequest) -> HttpResponse:
+        return trail.trail_view(request, self)
+
+    def timeline_view(self, request: HttpRequest, label: str, object_id: str) -> HttpResponse:
+        return trail.timeline_view(request, self, label, object_id)
+
+    def reports_view(self, request: HttpRequest) -> HttpResponse:
+        return reports.dashboard_view(request, self)
+
+    def report_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        return reports.report_view(request, self, name)
 
     # --- Login / logout ---------------------------------------------------------------------
 
@@ -215,8 +246,6 @@ class StaffAdminSite(OTPAdminSite):
     # --- Enrollment -------------------------------------------------------------------------
 
     def enroll_view(self, request: HttpRequest) -> HttpResponse:
-        from accounts.staff import staff_totp_enroll_confirm, staff_totp_enroll_start
-
         user = request.user
         login_url = reverse("admin:login", current_app=self.name)
         if not (user.is_authenticated and user.is_active and user.is_staff):

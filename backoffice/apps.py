@@ -1,5 +1,9 @@
+"""The back-office app (the top layer: wiring) and the admin config that installs our
+OTP-enforcing admin site."""
+
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,21 +14,10 @@ class BackofficeConfig(AppConfig):
 
     def ready(self) -> None:
         # Library plumbing only: keep the role groups in step with backoffice.roles after migrate.
-        from django.db.models.signals import post_migrate
+        # Imported here, not at the top: roles needs the auth models, loaded only by now.
+        from .roles import roles_sync_after_migrate
 
-        # After the LAST app's post_migrate: the permissions of every app (accounts, complaints,
-        # closures come after backoffice) exist only once their own post_migrate has run.
-        post_migrate.connect(_roles_sync_after_last_app, dispatch_uid="backoffice.roles_sync")
-
-
-def _roles_sync_after_last_app(sender, **kwargs) -> None:
-    from django.apps import apps
-
-    from . import roles
-
-    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
-    if with_models and sender is with_models[-1]:
-        roles.roles_sync_after_migrate(sender=sender, **kwargs)
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="backoffice.roles_sync")
 
 
 class BackofficeAdminConfig(admin_apps.AdminConfig):

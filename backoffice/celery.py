@@ -9,11 +9,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
 app = Celery("backoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["notices", "accounts", "complaints", "closures", "backoffice"])
+app.autodiscover_tasks(["core", "notices", "accounts", "closures", "backoffice"])
 
 # Periodic work. Each entry calls one task that calls one service; the same services run
 # synchronously from `manage.py sweep` and `manage.py run_risk_scan`.
 app.conf.beat_schedule = {
     "sweep": {"task": "backoffice.sweep", "schedule": 60.0},
     "risk-scan": {"task": "closures.run_risk_scan", "schedule": crontab(minute=15, hour="*/6")},
+    # The seal chain over the activity trail (core/seals.py; `manage.py verify_audit` checks it).
+    "audit-seal": {"task": "core.audit_seal", "schedule": 60.0},
 }

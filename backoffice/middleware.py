@@ -1,3 +1,5 @@
+"""Request plumbing: refuse over-large bodies early (413), and `?lang=` picks the language."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served by the app itself (no CDN)
     "simple_history",
+    "pgtrigger",  # append-only history, event and trail tables (core/append_only.py)
     "axes",
     "core",
     "backoffice",

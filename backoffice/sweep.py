@@ -1,9 +1,9 @@
-"""The periodic sweep (Celery beat `backoffice.sweep`, and `manage.py sweep`): notices first,
-then the SLA sweeps of the other apps when they are installed."""
+"""The periodic sweep (Celery beat `backoffice.sweep`, and `manage.py sweep`): the notice outbox
+first, then the SLA sweeps of complaints and closures, then the reports' rollup. The top layer
+knows every app, so the sweeps are a plain table here; no lower app imports this module."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -11,39 +11,30 @@ from typing import Any
 
 from django.utils import timezone
 
+from closures.sweeps import closures_sweep
+from complaints.sweeps import complaints_sweep
 from notices.services import notices_sweep
+
+from .reports.complaint_figures import report_rollup_refresh
 
 logger = logging.getLogger(__name__)
 
-# (label, module, function): each takes `now=` and returns a summary (dict or int).
-APP_SWEEPS = [
-    ("complaints", "complaints.sweeps", "complaints_sweep"),
-    ("closures", "closures.sweeps", "closures_sweep"),
-]
-
-
-def _app_sweep(module_name: str, function: str) -> Callable[..., Any] | None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    return getattr(module, function, None)
+# (label, sweep), run in this order: each takes `now=` and returns a summary (dict or int).
+SWEEPS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("notices", notices_sweep),
+    ("complaints", complaints_sweep),
+    ("closures", closures_sweep),
+    ("reports", report_rollup_refresh),
+)
 
 
 def sweep_all(*, now: datetime | None = None) -> dict[str, Any]:
     """Run every sweep; one failing sweep does not stop the others. Returns what each did."""
     now = now or timezone.now()
     results: dict[str, Any] = {}
-    sweeps: list[tuple[str, Callable[..., Any]]] = [("notices", notices_sweep)]
-    for label, module_name, function in APP_SWEEPS:
-        fn = _app_sweep(module_name, function)
-        if fn is not None:
-            sweeps.append((label, fn))
-    for label, fn in sweeps:
+    for label, sweep in SWEEPS:
         try:
-            results[label] = fn(now=now)
+            results[label] = sweep(now=now)
         except Exception as exc:
             logger.exception("sweep %s failed", label)
             results[label] = {"error": f"{type(exc).__name__}: {exc}"}

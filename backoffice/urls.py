@@ -1,3 +1,5 @@
+"""The root URLconf: health, the staff admin, the portal, the API and its schema, i18n."""
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView

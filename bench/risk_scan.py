@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     with scratch_database("bench_risk_scan"):
         django_setup()
+        # Django is configured only now (against the scratch database): import after it.
         from django.core.management import call_command
         from django.db import connection
         from django.test.utils import CaptureQueriesContext

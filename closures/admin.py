@@ -1,11 +1,20 @@
 """Back-office of closures: queues (proposals to review, closures taking effect, appeals to
 decide, alerts), and pages that call the services. Rows are read-only; every change goes through
-a service with a reason. Approving and upholding ask for a fresh one-time code first."""
+a service with a reason. Approving and upholding ask for a fresh one-time code first.
+
+The custom pages (Django's own admin pattern): each is wrapped in `admin_site.admin_view`, fetches
+through `self.get_queryset(request)` (404 for a row that is not there), asks a `has_*_permission`
+hook and answers a missing permission with 403. The closure's steps are a table of small action
+objects (`CLOSURE_STEPS`: title, permission, service)."""
 
 from __future__ import annotations
 
-from django import forms
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -15,20 +24,67 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import hooks as account_hooks
-from accounts.models import CreditAccount
+from core import roles
 from core.admin_helpers import DomainAdmin, reason_action_response
 from core.errors import ApplicationError
+from core.forms import form_add_application_error
 from core.stepup import stepup_is_fresh, stepup_url
 
 from . import services
-from .enums import STAFF_REASONS, AppealStatus, ClosureReason, ClosureSource, ClosureStatus
+from .enums import OPEN_APPEAL_STATUSES, AppealStatus, ClosureSource, ClosureStatus
+from .forms import DecideForm, ProposeForm, ReasonOnlyForm
 from .models import Appeal, ClosureAlert, ClosureRequest
 from .views import attachment_response
+
+
+def _form_page(modeladmin, request, *, title, form, obj=None) -> TemplateResponse:
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "original": obj,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/closures/service_form.html", context)
+
+
+def _proposal_source(user: Any) -> str:
+    """A risk officer's proposal says so; anyone else who may propose is an agent."""
+    if roles.user_role(user) == roles.RISK_OFFICER:
+        return ClosureSource.RISK_OFFICER
+    return ClosureSource.AGENT
+
+
+@dataclass(frozen=True)
+class ClosureStep:
+    """A step on one closure: a reason form, the permission hook it needs, the service."""
+
+    title: Any  # a lazy translation
+    permission: str  # ClosureRequestAdmin.has_<permission>_permission
+    service: Callable[..., ClosureRequest]
+    stepup: bool = False  # needs a fresh one-time code before the form
+
+
+CLOSURE_STEPS = {
+    "approve": ClosureStep(
+        gettext_lazy("Approve the closure"), "approve", services.closure_approve, stepup=True
+    ),
+    "reject": ClosureStep(gettext_lazy("Reject the closure"), "approve", services.closure_reject),
+    # The service lets only the proposer withdraw; the page needs the right to propose.
+    "withdraw": ClosureStep(
+        gettext_lazy("Withdraw the proposal"), "propose", services.closure_withdraw
+    ),
+}
 
 
 class ClosureQueueFilter(admin.SimpleListFilter):
     title = gettext_lazy("queue")
     parameter_name = "queue"
+    _STATUSES = {
+        "review": ClosureStatus.PENDING_REVIEW,
+        "effect": ClosureStatus.APPROVED,
+        "closing": ClosureStatus.CLOSING,
+    }
 
     def lookups(self, request, model_admin):
         return [
@@ -38,71 +94,8 @@ class ClosureQueueFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        status = {
-            "review": ClosureStatus.PENDING_REVIEW,
-            "effect": ClosureStatus.APPROVED,
-            "closing": ClosureStatus.CLOSING,
-        }.get(self.value())
+        status = self._STATUSES.get(self.value())
         return queryset.filter(status=status) if status else queryset
-
-
-class ReasonOnlyForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
-class ProposeForm(forms.Form):
-    account = forms.IntegerField(label=gettext_lazy("Account id"))
-    closure_reason = forms.ChoiceField(
-        label=gettext_lazy("Closure reason"), choices=[(r.value, r.label) for r in STAFF_REASONS]
-    )
-    explanation = forms.CharField(
-        label=gettext_lazy("Explanation for the customer (plain words)"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
-    internal_note = forms.CharField(
-        label=gettext_lazy("Internal note"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    reason = forms.CharField(label=gettext_lazy("Reason (recorded in the history)"), max_length=500)
-
-
-class DecideForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label=gettext_lazy("Outcome"),
-        choices=[
-            (AppealStatus.UPHELD, AppealStatus.UPHELD.label),
-            (AppealStatus.DISMISSED, AppealStatus.DISMISSED.label),
-        ],  # fmt: skip
-        widget=forms.RadioSelect,
-    )
-    decision_text = forms.CharField(
-        label=gettext_lazy("Decision and reasons, for the customer"),
-        widget=forms.Textarea(attrs={"rows": 5}),
-    )
-    reason = forms.CharField(label=gettext_lazy("Reason (recorded in the history)"), max_length=500)
-
-
-def _form_page(modeladmin, request, *, title, form, obj=None, extra=None) -> TemplateResponse:
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "opts": modeladmin.model._meta,
-        "original": obj,
-        "form": form,
-        **(extra or {}),
-    }
-    return TemplateResponse(request, "admin/closures/service_form.html", context)
-
-
-def _apply_error(form, exc: ApplicationError) -> None:
-    for field, errors in (exc.fields or {}).items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 @admin.register(ClosureRequest)
@@ -116,6 +109,7 @@ class ClosureRequestAdmin(DomainAdmin):
     raw_id_fields = ("account", "proposed_by", "approved_by", "decided_by")
     exclude = ("risk_signals",)
     change_form_template = "admin/closures/closurerequest/change_form.html"
+    actions = ["reject_selected"]
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -124,63 +118,61 @@ class ClosureRequestAdmin(DomainAdmin):
             *[
                 path(
                     f"<int:closure_id>/{step}/",
-                    wrap(self.decision_view),
+                    wrap(self.step_view),
                     {"step": step},
                     name=f"closures_closurerequest_{step}",
                 )
-                for step in ("approve", "reject", "withdraw")
+                for step in CLOSURE_STEPS
             ],
             *super().get_urls(),
         ]
 
+    def has_propose_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("closures.propose_closure")
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("closures.approve_closure")
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        closure = get_object_or_404(ClosureRequest.objects.select_related("account"), pk=object_id)
+        closure = get_object_or_404(
+            self.get_queryset(request).select_related("account"), pk=object_id
+        )
         account = closure.account
+        pending = closure.status == ClosureStatus.PENDING_REVIEW
         extra = {
-            "events": closure.events.select_related("actor").order_by("at", "pk"),
+            "events": closure.events.select_related("actor", "appeal").order_by("at", "pk"),
             "signals": closure.risk_signals.order_by("pk"),
             "loans": account.loans.order_by("-created_at", "-id")[:20],
             "other_closures": ClosureRequest.objects.filter(account=account)
             .exclude(pk=closure.pk)
             .order_by("-created_at")[:20],
             "appeal": Appeal.objects.filter(closure=closure).first(),
-            "can_review": closure.status == ClosureStatus.PENDING_REVIEW
-            and request.user.has_perm("closures.approve_closure"),
-            "can_withdraw": closure.status == ClosureStatus.PENDING_REVIEW
-            and closure.proposed_by_id == request.user.pk,
-            "complaints": self._complaints(account),
+            "can_review": pending and self.has_approve_permission(request),
+            "can_withdraw": pending and closure.proposed_by_id == request.user.pk,
+            "complaints": account_hooks.cases_about_account("complaints", account_id=account.pk),
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-    @staticmethod
-    def _complaints(account: CreditAccount):
-        return account_hooks.cases_about_account("complaints", account_id=account.pk)
-
     def propose_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("closures.propose_closure"):
-            raise Http404
+        if not self.has_propose_permission(request):
+            raise PermissionDenied
         form = ProposeForm(request.POST or None, initial={"account": request.GET.get("account")})
         if request.method == "POST" and form.is_valid():
-            role_source = (
-                ClosureSource.RISK_OFFICER
-                if request.user.groups.filter(name="risk_officer").exists()
-                else ClosureSource.AGENT
-            )
+            data = form.cleaned_data
             try:
                 closure = services.closure_propose(
                     actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                    account_id=form.cleaned_data["account"],
-                    closure_reason=form.cleaned_data["closure_reason"],
-                    explanation=form.cleaned_data["explanation"],
-                    internal_note=form.cleaned_data["internal_note"],
-                    source=role_source,
+                    reason=data["reason"],
+                    account_id=data["account"],
+                    closure_reason=data["closure_reason"],
+                    explanation=data["explanation"],
+                    internal_note=data["internal_note"],
+                    source=_proposal_source(request.user),
                 )
-            except (ApplicationError, Http404) as exc:
-                if isinstance(exc, Http404):
-                    form.add_error("account", _("No such account."))
-                else:
-                    _apply_error(form, exc)
+            except Http404:
+                form.add_error("account", _("No such account."))
+            except ApplicationError as exc:
+                form_add_application_error(form, exc)
             else:
                 self.message_user(request, _("Closure proposed for review."), messages.SUCCESS)
                 return HttpResponseRedirect(
@@ -188,35 +180,31 @@ class ClosureRequestAdmin(DomainAdmin):
                 )
         return _form_page(self, request, title=_("Propose a closure"), form=form)
 
-    def decision_view(self, request: HttpRequest, closure_id: int, step: str) -> HttpResponse:
-        closure = get_object_or_404(ClosureRequest, pk=closure_id)
-        calls = {
-            "approve": (_("Approve the closure"), services.closure_approve),
-            "reject": (_("Reject the closure"), services.closure_reject),
-            "withdraw": (_("Withdraw the proposal"), services.closure_withdraw),
-        }
-        if step not in calls:
-            raise Http404
-        title, call = calls[step]
+    def step_view(self, request: HttpRequest, closure_id: int, step: str) -> HttpResponse:
+        action = CLOSURE_STEPS[step]  # the URL patterns route only these steps
+        closure = get_object_or_404(self.get_queryset(request), pk=closure_id)
+        if not getattr(self, f"has_{action.permission}_permission")(request):
+            raise PermissionDenied
         here = request.get_full_path()
-        if step == "approve" and not stepup_is_fresh(user=request.user):
+        if action.stepup and not stepup_is_fresh(user=request.user):
             return HttpResponseRedirect(stepup_url(here))
         form = ReasonOnlyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                call(actor=request.user, closure_id=closure.pk, reason=form.cleaned_data["reason"])
+                action.service(
+                    actor=request.user, closure_id=closure.pk, reason=form.cleaned_data["reason"]
+                )
             except ApplicationError as exc:
                 if exc.code == "stepup_required":
                     return HttpResponseRedirect(stepup_url(here))
-                _apply_error(form, exc)
+                form_add_application_error(form, exc)
             else:
-                self.message_user(request, _("%(step)s: done") % {"step": title}, messages.SUCCESS)
+                done = _("%(step)s: done") % {"step": action.title}
+                self.message_user(request, done, messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:closures_closurerequest_change", args=[closure.pk])
                 )
-        return _form_page(self, request, title=title, form=form, obj=closure)
-
-    actions = ["reject_selected"]
+        return _form_page(self, request, title=action.title, form=form, obj=closure)
 
     @admin.action(description=gettext_lazy("Reject the selected proposals"),
                   permissions=["approve"])  # fmt: skip
@@ -233,9 +221,6 @@ class ClosureRequestAdmin(DomainAdmin):
             describe=lambda closure: f"#{closure.pk}",
         )
 
-    def has_approve_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("closures.approve_closure")
-
 
 class AppealQueueFilter(admin.SimpleListFilter):
     title = gettext_lazy("queue")
@@ -246,7 +231,7 @@ class AppealQueueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "open":
-            return queryset.filter(status__in=[AppealStatus.SUBMITTED, AppealStatus.UNDER_REVIEW])
+            return queryset.filter(status__in=OPEN_APPEAL_STATUSES)
         return queryset
 
 
@@ -279,31 +264,43 @@ class AppealAdmin(DomainAdmin):
             *super().get_urls(),
         ]
 
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("closures.decide_appeal")
+
+    def _appeal(self, request: HttpRequest, appeal_id: int) -> Appeal:
+        return get_object_or_404(self.get_queryset(request).select_related("closure"), pk=appeal_id)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        appeal = get_object_or_404(Appeal.objects.select_related("closure"), pk=object_id)
+        appeal = self._appeal(request, object_id)
         extra = {
             "closure": appeal.closure,
-            "events": appeal.closure.events.select_related("actor").order_by("at", "pk"),
-            "can_decide": appeal.status in (AppealStatus.SUBMITTED, AppealStatus.UNDER_REVIEW)
-            and request.user.has_perm("closures.decide_appeal"),
+            "events": appeal.closure.events.select_related("actor", "appeal").order_by("at", "pk"),
+            "can_decide": appeal.status in OPEN_APPEAL_STATUSES
+            and self.has_decide_permission(request),
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def attachment_view(self, request: HttpRequest, appeal_id: int):
-        if not request.user.has_perm("closures.view_appeal"):
-            raise Http404
-        return attachment_response(get_object_or_404(Appeal, pk=appeal_id))
+        appeal = self._appeal(request, appeal_id)
+        if not self.has_view_permission(request, appeal):
+            raise PermissionDenied
+        return attachment_response(appeal)
 
     def take_view(self, request: HttpRequest, appeal_id: int) -> HttpResponse:
+        appeal = self._appeal(request, appeal_id)
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
         if request.method == "POST":
             try:
-                services.appeal_take_up(actor=request.user, appeal_id=appeal_id)
+                services.appeal_take_up(actor=request.user, appeal_id=appeal.pk)
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:closures_appeal_change", args=[appeal_id]))
+        return HttpResponseRedirect(reverse("admin:closures_appeal_change", args=[appeal.pk]))
 
     def decide_view(self, request: HttpRequest, appeal_id: int) -> HttpResponse:
-        appeal = get_object_or_404(Appeal, pk=appeal_id)
+        appeal = self._appeal(request, appeal_id)
+        if not self.has_decide_permission(request):
+            raise PermissionDenied
         here = request.get_full_path()
         form = DecideForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -321,16 +318,14 @@ class AppealAdmin(DomainAdmin):
             except ApplicationError as exc:
                 if exc.code == "stepup_required":
                     return HttpResponseRedirect(stepup_url(here))
-                _apply_error(form, exc)
+                form_add_application_error(form, exc)
             else:
                 self.message_user(request, _("The appeal is decided."), messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:closures_appeal_change", args=[appeal.pk])
                 )
-        return _form_page(
-            self, request, title=_("Decide the appeal %(ref)s") % {"ref": appeal.reference},
-            form=form, obj=appeal,
-        )  # fmt: skip
+        title = _("Decide the appeal %(ref)s") % {"ref": appeal.reference}
+        return _form_page(self, request, title=title, form=form, obj=appeal)
 
 
 @admin.register(ClosureAlert)
@@ -341,6 +336,9 @@ class ClosureAlertAdmin(DomainAdmin):
     ordering = ("-raised_at",)
     raw_id_fields = ("closure", "staff", "acknowledged_by")
     actions = ["acknowledge"]
+
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("closures.change_closurealert")
 
     @admin.action(description=gettext_lazy("Acknowledge"), permissions=["acknowledge"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -354,9 +352,3 @@ class ClosureAlertAdmin(DomainAdmin):
                 actor=request.user, alert_id=alert.pk, reason=reason
             ),
         )
-
-    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("closures.change_closurealert")
-
-
-__all__ = ["ClosureReason"]

@@ -5,6 +5,10 @@ raised once (a unique key), listed in the admin and sent to managers by email:
 2. the day's closure proposals exceed 3x the trailing 7-day daily average (and at least
    CLOSURE_ALERT_DAILY_MIN, so a quiet week does not alert on a single closure);
 3. a non-customer closure is proposed for an account with no open risk signal.
+
+Rules 1 and 3 run on every proposal (`alerts_on_proposal`, called by the proposal services) and
+on every batch of the risk scan (`alerts_on_proposals`, the same rules over a set in one query);
+rule 2 runs after a risk scan and in the periodic sweep (`alerts_daily_check`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.enums import RiskSignalStatus
@@ -23,6 +27,9 @@ from notices.services import notice_enqueue_staff
 
 from .enums import AlertRule, ClosureReason, ClosureSource
 from .models import ClosureAlert, ClosureRequest
+
+# Proposals by these sources count towards a staff member's hourly burst (rule 1).
+STAFF_SOURCES = (ClosureSource.AGENT, ClosureSource.RISK_OFFICER)
 
 
 def _alert_raise(
@@ -58,14 +65,14 @@ def _alert_raise(
     return alert
 
 
-def alerts_on_proposal(*, closure: ClosureRequest, actor: User) -> list[ClosureAlert]:
+def _proposal_alerts(
+    closure: ClosureRequest, *, actor: User, has_open_signal: bool
+) -> list[ClosureAlert]:
+    """Rules 1 and 3 for one new proposal."""
     raised = []
-    if closure.reason != ClosureReason.CUSTOMER_REQUEST:
-        has_signal = RiskSignal.objects.filter(
-            account_id=closure.account_id, status=RiskSignalStatus.OPEN
-        ).exists()
-        if not has_signal:
-            alert = _alert_raise(
+    if closure.reason != ClosureReason.CUSTOMER_REQUEST and not has_open_signal:
+        raised.append(
+            _alert_raise(
                 rule=AlertRule.NO_RISK_SIGNAL,
                 key=f"no_risk_signal:{closure.pk}",
                 actor=actor,
@@ -75,26 +82,64 @@ def alerts_on_proposal(*, closure: ClosureRequest, actor: User) -> list[ClosureA
                 text=f"{closure.get_reason_display()} by {closure.proposed_by.get_username()}",
                 details={"account": closure.account_id, "reason": closure.reason},
             )
-            raised.append(alert)
-    if closure.source in (ClosureSource.AGENT, ClosureSource.RISK_OFFICER):
-        limit = settings.CLOSURE_ALERT_PER_STAFF_PER_HOUR
-        since = closure.created_at - timedelta(hours=1)
-        count = ClosureRequest.objects.filter(
-            proposed_by_id=closure.proposed_by_id, created_at__gt=since
-        ).count()  # served by closure_proposer_idx, bounded by one hour of one person
-        if count > limit:
-            hour = timezone.localtime(closure.created_at).strftime("%Y%m%d%H")
-            alert = _alert_raise(
-                rule=AlertRule.STAFF_BURST,
-                key=f"staff_burst:{closure.proposed_by_id}:{hour}",
-                actor=actor,
-                staff=closure.proposed_by,
-                title=f"{closure.proposed_by.get_username()} proposed {count} closures in an hour",
-                text=f"more than {limit} closures proposed within one hour",
-                details={"count": count, "limit": limit},
-            )
-            raised.append(alert)
+        )
+    if closure.source in STAFF_SOURCES:
+        raised.append(_staff_burst_check(closure, actor=actor))
     return [a for a in raised if a is not None]
+
+
+def _staff_burst_check(closure: ClosureRequest, *, actor: User) -> ClosureAlert | None:
+    limit = settings.CLOSURE_ALERT_PER_STAFF_PER_HOUR
+    since = closure.created_at - timedelta(hours=1)
+    count = ClosureRequest.objects.filter(
+        proposed_by_id=closure.proposed_by_id, created_at__gt=since
+    ).count()  # served by closure_proposer_idx, bounded by one hour of one person
+    if count <= limit:
+        return None
+    hour = timezone.localtime(closure.created_at).strftime("%Y%m%d%H")
+    return _alert_raise(
+        rule=AlertRule.STAFF_BURST,
+        key=f"staff_burst:{closure.proposed_by_id}:{hour}",
+        actor=actor,
+        staff=closure.proposed_by,
+        title=f"{closure.proposed_by.get_username()} proposed {count} closures in an hour",
+        text=f"more than {limit} closures proposed within one hour",
+        details={"count": count, "limit": limit},
+    )
+
+
+def _open_signal_exists(account_id: int) -> bool:
+    return RiskSignal.objects.filter(account_id=account_id, status=RiskSignalStatus.OPEN).exists()
+
+
+def alerts_on_proposal(*, closure: ClosureRequest, actor: User) -> list[ClosureAlert]:
+    """Rules 1 and 3 for a proposal just made (closure_propose and its kin)."""
+    has_open_signal = closure.reason == ClosureReason.CUSTOMER_REQUEST or _open_signal_exists(
+        closure.account_id
+    )
+    return _proposal_alerts(closure, actor=actor, has_open_signal=has_open_signal)
+
+
+def alerts_on_proposals(*, closures: QuerySet[ClosureRequest], actor: User) -> list[ClosureAlert]:
+    """The same rules for a set of new proposals (a risk-scan batch), in one query: only the
+    proposals a rule may fire for reach Python (a risk-scan proposal has its fresh overdue
+    signal and no staff proposer, so normally none does)."""
+    open_signal = RiskSignal.objects.filter(
+        account_id=OuterRef("account_id"), status=RiskSignalStatus.OPEN
+    )
+    candidates = (
+        closures.annotate(has_open_signal=Exists(open_signal))
+        .filter(
+            (Q(has_open_signal=False) & ~Q(reason=ClosureReason.CUSTOMER_REQUEST))
+            | Q(source__in=STAFF_SOURCES)
+        )
+        .select_related("proposed_by")
+        .order_by("pk")
+    )
+    raised: list[ClosureAlert] = []
+    for closure in candidates:
+        raised += _proposal_alerts(closure, actor=actor, has_open_signal=closure.has_open_signal)
+    return raised
 
 
 def alerts_daily_check(*, actor: User, now: datetime | None = None) -> ClosureAlert | None:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.enums import RiskSignalKind, Severity
 from core.api import StrictInputSerializer
 from core.api_auth import ERROR_RESPONSE_SCHEMA, HasRiskPermission, IsCustomer
+from core.audit import REASON_MAX_LENGTH
 
 from . import selectors, services
 from .enums import OtpChannel
@@ -69,7 +70,7 @@ class ClosureWithdrawApi(APIView):
     permission_classes = [IsCustomer]
 
     class Input(StrictInputSerializer):
-        reason = serializers.CharField(max_length=500, required=False, default="")
+        reason = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, default="")
 
     @extend_schema(request=Input, responses={200: ClosureOutput, 409: ERROR_RESPONSE_SCHEMA})
     def post(self, request: Request, closure_id: int) -> Response:
@@ -107,7 +108,7 @@ class AppealCreateApi(APIView):
 
     class Input(StrictInputSerializer):
         closure = serializers.IntegerField()
-        grounds = serializers.CharField(max_length=5000)
+        grounds = serializers.CharField(max_length=REASON_MAX_LENGTH)
         attachment = serializers.FileField(required=False, allow_null=True)
 
     @extend_schema(

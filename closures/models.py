@@ -1,7 +1,8 @@
 """Closures of credit accounts, appeals against them, abnormal-closure alerts, the closure case
 events, and the customer's one-time-code device that confirms a closure request.
 
-Writes go through closures.services; reads through closures.selectors. Nothing is deleted.
+Writes go through closures.services (the case events through closures.events, the row locks
+in closures.locks); reads through closures.selectors. Nothing is deleted.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, SideChannelDevice
 from simple_history.models import HistoricalRecords
+
+from core.append_only import append_only_trigger
 
 from .enums import (
     OPEN_CLOSURE_STATUSES,
@@ -150,7 +153,11 @@ class ClosureRequest(models.Model):
 
 
 class ClosureEvent(models.Model):
-    """The closure's case history: every step, who did it and why (append-only)."""
+    """One step of a closure's case history: what happened, who did it and why (append-only).
+
+    Written only through closures.events, one function per kind; each kind fills its own typed
+    fields: a transition its `old_status`/`new_status`, a code sent its `channel`, a notice its
+    `notice_event`, an appeal step its `appeal`, and every step a person decided its `reason`."""
 
     closure = models.ForeignKey(
         ClosureRequest, verbose_name=_("closure"), on_delete=models.PROTECT, related_name="events"
@@ -159,9 +166,23 @@ class ClosureEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
     )
-    old_status = models.CharField(_("from"), max_length=24, blank=True)
-    new_status = models.CharField(_("to"), max_length=24, blank=True)
-    text = models.TextField(_("why"), blank=True)
+    old_status = models.CharField(
+        _("from"), max_length=24, choices=ClosureStatus.choices, blank=True
+    )
+    new_status = models.CharField(_("to"), max_length=24, choices=ClosureStatus.choices, blank=True)
+    reason = models.TextField(_("why"), blank=True)
+    channel = models.CharField(
+        _("code sent by"), max_length=8, choices=OtpChannel.choices, blank=True
+    )
+    notice_event = models.CharField(_("notice sent"), max_length=40, blank=True)
+    appeal = models.ForeignKey(
+        "Appeal",
+        verbose_name=_("appeal"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        null=True,
+        blank=True,
+    )
     at = models.DateTimeField(_("time"), default=timezone.now)
     history = HistoricalRecords()
 
@@ -169,9 +190,22 @@ class ClosureEvent(models.Model):
         verbose_name = _("closure event")
         verbose_name_plural = _("closure events")
         indexes = [models.Index(fields=["closure", "at"], name="closure_event_idx")]
+        # Append-only in the database itself (core/append_only.py): no UPDATE, no DELETE.
+        triggers = [append_only_trigger()]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> str:
+        """The "why" column of the case history: the reason, else what the event names."""
+        if self.reason:
+            return self.reason
+        if self.channel:
+            return str(self.get_channel_display())
+        if self.appeal_id is not None:
+            return self.appeal.reference
+        return self.notice_event
 
 
 @deconstructible

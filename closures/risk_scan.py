@@ -1,117 +1,231 @@
 """The risk scan: proposes `overdue` closures for every open account at or over the overdue
-threshold that has no open closure. Set-based: per batch, ONE statement picks the accounts (a
-keyset over the partial index account_overdue_open_idx), raises their overdue risk signals,
-inserts the proposals, links the evidence, writes the case events and every history row. No
-account row ever reaches Python, so memory does not grow with the accounts, and the number of
-queries is 1 + the number of batches (one batch up to `batch_size` accounts)."""
+threshold that has no open closure - the rows `closure_propose` would write for a system actor,
+written set-based.
+
+On PostgreSQL, per batch, ONE statement picks the accounts (a keyset over the partial index
+account_overdue_open_idx), raises their overdue risk signals, inserts the proposals, links the
+evidence and writes the case events, each with its history row; then one query runs the
+per-proposal anomaly rules over the batch (`alerts_on_proposals`, the rules `alerts_on_proposal`
+applies to a single proposal). No account row reaches Python, so memory does not grow with the
+accounts, and the queries are a constant per batch. After the scan, the daily-spike check.
+
+The statement is built from the models' `_meta`: every history column, and every column of the
+inserted rows the scan does not set itself (which takes the field's constant default), so a
+field added to a model is written by the scan too, or the scan refuses to start. A test holds the
+two paths (this statement and the services, `method="services"`) to the same rows.
+
+On other databases (the embedded SQLite of `make run`), the same proposals go through the
+services one account at a time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any, Literal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, models, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.enums import (
+    AccountStatus,
+    RiskSignalKind,
+    RiskSignalSource,
+    RiskSignalStatus,
+    Severity,
+)
+from accounts.models import CreditAccount, RiskSignal, User
+from accounts.services import risk_signal_raise
+from core.activity import activity_insert_sql
 
-from .enums import OPEN_CLOSURE_STATUSES, ClosureEventKind, ClosureReason, ClosureStatus
+from .anomaly import alerts_daily_check, alerts_on_proposals
+from .enums import (
+    OPEN_CLOSURE_STATUSES,
+    ClosureEventKind,
+    ClosureReason,
+    ClosureSource,
+    ClosureStatus,
+)
+from .models import ClosureEvent, ClosureRequest
+from .services.common import permission_require
+from .services.proposals import closure_propose, signal_explanation
 
 DEFAULT_BATCH_SIZE = 20_000
+WHY = "risk scan: overdue count at or over the threshold"
+_CLOSABLE = (AccountStatus.ACTIVE, AccountStatus.FROZEN)
 
-# The open statuses are spelled out (the ON CONFLICT clause must repeat the partial unique
-# index's predicate literally); this check keeps them in step with the enum.
-_OPEN = "'awaiting_confirmation', 'pending_review', 'approved', 'closing'"
-if ", ".join(f"'{s}'" for s in OPEN_CLOSURE_STATUSES) != _OPEN:  # pragma: no cover
-    raise RuntimeError("closures.risk_scan: open statuses out of step with the enum")
 
-_COUNT_SQL = """
-SELECT count(*) FROM accounts_creditaccount a
-WHERE a.overdue_count >= %(threshold)s AND a.overdue_count > 0
-  AND a.status IN ('active', 'frozen')
-  AND NOT EXISTS (SELECT 1 FROM closures_closurerequest c
-                  WHERE c.account_id = a.id AND c.status IN ('awaiting_confirmation', 'pending_review', 'approved', 'closing'))
-"""
+def _literal(values) -> str:
+    return ", ".join(f"'{v}'" for v in values)
 
-_BATCH_SQL = """
-WITH picked AS (
-    SELECT a.id, a.overdue_count, a.status FROM accounts_creditaccount a
+
+# The open statuses are written out: the ON CONFLICT clause must repeat the partial unique
+# index's predicate literally (its condition is the same enum list, closures/models.py).
+_OPEN = _literal(OPEN_CLOSURE_STATUSES)
+
+# Every SQL text here is built from model metadata and enum constants, never from input
+# (hence the S608 exemptions); values go in as query parameters.
+_CANDIDATES = f"""
+    FROM accounts_creditaccount a
     WHERE a.overdue_count >= %(threshold)s AND a.overdue_count > 0
-      AND a.status IN ('active', 'frozen') AND a.id > %(after)s
+      AND a.status IN ({_literal(_CLOSABLE)})
       AND NOT EXISTS (SELECT 1 FROM closures_closurerequest c
-                      WHERE c.account_id = a.id AND c.status IN ('awaiting_confirmation', 'pending_review', 'approved', 'closing'))
-    ORDER BY a.id
-    LIMIT %(batch)s
+                      WHERE c.account_id = a.id AND c.status IN ({_OPEN}))
+"""  # noqa: S608
+
+_COUNT_SQL = f"SELECT count(*) {_CANDIDATES}"
+
+# Written by the scan itself in every history row (simple-history's own columns).
+_HISTORY_VALUES = {
+    "history_date": "%(now)s",
+    "history_change_reason": "%(why)s",
+    "history_type": "'+'",
+    "history_user_id": "%(actor)s",
+}
+
+
+def _sql_constant(field: models.Field) -> str:
+    """A column the scan does not set: the field's default, which must be a constant."""
+    if field.has_default() and callable(field.default):
+        raise ImproperlyConfigured(
+            f"closures.risk_scan: {field.model.__name__}.{field.name} has a computed default;"
+            " the scan must set it"
+        )
+    value = field.get_default()
+    if value is None and field.null:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+    raise ImproperlyConfigured(f"closures.risk_scan: no SQL constant for {field}'s default")
+
+
+def _insert(model: type[models.Model], values: dict[str, str], *, source: str) -> str:
+    """INSERT ... SELECT of every concrete column but the pk: `values` (column -> SQL
+    expression) for the ones the scan sets, the field's constant default for the others."""
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    unknown = set(values) - {f.column for f in fields}
+    if unknown:
+        raise ImproperlyConfigured(f"closures.risk_scan: no columns {unknown} on {model}")
+    columns = ", ".join(quote(f.column) for f in fields)
+    exprs = ", ".join(values.get(f.column) or _sql_constant(f) for f in fields)
+    table = quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) SELECT {exprs} FROM {source}"  # noqa: S608
+
+
+def _history_insert(model: type[models.Model], *, source: str) -> str:
+    """The history rows ('+', created) of the rows `source` returned, column for column."""
+    history = model.history.model
+    tracked = {f.column for f in model._meta.concrete_fields}
+    values = {}
+    for field in history._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.column in _HISTORY_VALUES:
+            values[field.column] = _HISTORY_VALUES[field.column]
+        elif field.column in tracked:
+            values[field.column] = f"{source}.{connection.ops.quote_name(field.column)}"
+        else:
+            raise ImproperlyConfigured(f"closures.risk_scan: history column {field.column}?")
+    return _insert(history, values, source=source)
+
+
+# What the scan writes in the columns it sets (SQL expressions over the CTEs of _batch_sql);
+# every other column takes its field's default. These are the values closure_propose and
+# risk_signal_raise write for a system actor (the paths test holds them to it).
+_SIGNAL_VALUES = {
+    "account_id": "p.id",
+    "kind": f"'{RiskSignalKind.OVERDUE}'",
+    "severity": f"'{Severity.HIGH}'",
+    "source": f"'{RiskSignalSource.SYSTEM}'",
+    "status": f"'{RiskSignalStatus.OPEN}'",
+    "details": "jsonb_build_object('overdue_count', p.overdue_count, "
+    "'threshold', %(threshold)s, 'origin', 'risk_scan')",
+    "raised_by_id": "%(actor)s",
+    "created_at": "%(now)s",
+}
+_CLOSURE_VALUES = {
+    "account_id": "p.id",
+    "reason": f"'{ClosureReason.OVERDUE}'",
+    "status": f"'{ClosureStatus.PENDING_REVIEW}'",
+    "source": f"'{ClosureSource.RISK_SCAN}'",
+    "proposed_by_id": "%(actor)s",
+    "explanation": "%(explanation)s",
+    # The snapshot closure_propose takes (proposals._evidence), from the signal's row.
+    "evidence": "jsonb_build_array(jsonb_build_object('id', s.id, 'kind', s.kind, "
+    "'severity', s.severity, 'source', s.source, 'status', s.status, "
+    "'details', s.details, 'created_at', s.created_at))",
+    "notice_days": "%(days)s",
+    "created_at": "%(now)s",
+    "pre_status": "p.status",
+}
+_LINK_VALUES = {"closurerequest_id": "cl.id", "risksignal_id": "s.id"}
+# events.closure_proposed_event
+_EVENT_VALUES = {
+    "closure_id": "cl.id",
+    "kind": f"'{ClosureEventKind.PROPOSED}'",
+    "actor_id": "%(actor)s",
+    "new_status": "cl.status",
+    "reason": "%(why)s",
+    "at": "%(now)s",
+}
+
+
+def _trail(source: str, object_type: str) -> str:
+    """The activity-trail rows of what `source` inserted (core.activity, set-based)."""
+    return activity_insert_sql(
+        source=source,
+        object_type=object_type,
+        actor="%(actor)s",
+        actor_name="%(actor_name)s",
+        at="%(now)s",
+        reason="%(why)s",
+    )
+
+
+@cache
+def _batch_sql() -> str:
+    """One batch: pick, raise the signals, propose, link, write the events; every history row."""
+    signals = _insert(RiskSignal, _SIGNAL_VALUES, source="picked p")
+    closures = _insert(
+        ClosureRequest, _CLOSURE_VALUES, source="picked p JOIN sig s ON s.account_id = p.id"
+    )
+    links = _insert(
+        ClosureRequest.risk_signals.through,
+        _LINK_VALUES,
+        source="cl JOIN sig s ON s.account_id = cl.account_id",
+    )
+    events = _insert(ClosureEvent, _EVENT_VALUES, source="cl")
+    return f"""
+WITH picked AS (
+    SELECT a.id, a.overdue_count, a.status {_CANDIDATES} AND a.id > %(after)s
+    ORDER BY a.id LIMIT %(batch)s
 ),
-sig AS (
-    INSERT INTO accounts_risksignal
-        (account_id, kind, severity, source, status, details, raised_by_id, created_at)
-    SELECT p.id, 'overdue', 'high', 'system', 'open',
-           jsonb_build_object('overdue_count', p.overdue_count, 'threshold', %(threshold)s,
-                              'origin', 'risk_scan'),
-           %(actor)s, %(now)s
-    FROM picked p
-    RETURNING id, account_id, kind, severity, source, status, details, raised_by_id, created_at
-),
-sig_history AS (
-    INSERT INTO accounts_historicalrisksignal
-        (id, kind, severity, source, status, details, created_at, history_date,
-         history_change_reason, history_type, account_id, history_user_id, raised_by_id)
-    SELECT s.id, s.kind, s.severity, s.source, s.status, s.details, s.created_at, %(now)s,
-           %(why)s, '+', s.account_id, %(actor)s, s.raised_by_id
-    FROM sig s
-),
+sig AS ({signals} RETURNING *),
+sig_history AS ({_history_insert(RiskSignal, source="sig")}),
 cl AS (
-    INSERT INTO closures_closurerequest
-        (account_id, reason, status, source, proposed_by_id, explanation, internal_note,
-         evidence, froze_account, notice_days, created_at, reported_to_bureau, pre_status)
-    SELECT p.id, %(reason)s, %(status)s, 'risk_scan', %(actor)s, %(explanation)s, '',
-           jsonb_build_array(jsonb_build_object(
-               'id', s.id, 'kind', s.kind, 'severity', s.severity, 'source', s.source,
-               'status', s.status, 'details', s.details, 'created_at', s.created_at)),
-           false, %(days)s, %(now)s, false, p.status
-    FROM picked p JOIN sig s ON s.account_id = p.id
-    ON CONFLICT (account_id) WHERE status IN ('awaiting_confirmation', 'pending_review', 'approved', 'closing') DO NOTHING
+    {closures}
+    ON CONFLICT (account_id) WHERE status IN ({_OPEN}) DO NOTHING
     RETURNING *
 ),
-cl_history AS (
-    INSERT INTO closures_historicalclosurerequest
-        (id, reason, status, source, explanation, internal_note, evidence, froze_account,
-         notice_days, created_at, confirmed_at, approved_at, effective_at, took_effect_at,
-         closed_at, ended_at, notice_sent_at, appeal_deadline, reported_to_bureau, pre_status,
-         pre_credit_limit, pre_available_credit, pre_outstanding_balance, pre_closed_at,
-         history_date, history_change_reason, history_type, account_id, approved_by_id,
-         decided_by_id, history_user_id, proposed_by_id)
-    SELECT id, reason, status, source, explanation, internal_note, evidence, froze_account,
-           notice_days, created_at, confirmed_at, approved_at, effective_at, took_effect_at,
-           closed_at, ended_at, notice_sent_at, appeal_deadline, reported_to_bureau, pre_status,
-           pre_credit_limit, pre_available_credit, pre_outstanding_balance, pre_closed_at,
-           %(now)s, %(why)s, '+', account_id, approved_by_id, decided_by_id, %(actor)s,
-           proposed_by_id
-    FROM cl
-),
-links AS (
-    INSERT INTO closures_closurerequest_risk_signals (closurerequest_id, risksignal_id)
-    SELECT cl.id, s.id FROM cl JOIN sig s ON s.account_id = cl.account_id
-),
-ev AS (
-    INSERT INTO closures_closureevent (closure_id, kind, actor_id, old_status, new_status, text, at)
-    SELECT cl.id, %(event)s, %(actor)s, '', cl.status, %(why)s, %(now)s FROM cl
-    RETURNING id, closure_id, kind, actor_id, old_status, new_status, text, at
-),
-ev_history AS (
-    INSERT INTO closures_historicalclosureevent
-        (id, kind, old_status, new_status, text, at, history_date, history_change_reason,
-         history_type, actor_id, closure_id, history_user_id)
-    SELECT id, kind, old_status, new_status, text, at, %(now)s, %(why)s, '+', actor_id,
-           closure_id, %(actor)s
-    FROM ev
-)
-SELECT (SELECT count(*) FROM picked), (SELECT max(id) FROM picked), (SELECT count(*) FROM cl)
-"""
+cl_history AS ({_history_insert(ClosureRequest, source="cl")}),
+links AS ({links}),
+ev AS ({events} RETURNING *),
+ev_history AS ({_history_insert(ClosureEvent, source="ev")}),
+sig_trail AS ({_trail("sig", "accounts.risksignal")}),
+cl_trail AS ({_trail("cl", "closures.closurerequest")}),
+ev_trail AS ({_trail("ev", "closures.closureevent")})
+SELECT (SELECT count(*) FROM picked), (SELECT max(id) FROM picked),
+       (SELECT count(*) FROM cl), (SELECT min(id) FROM cl), (SELECT max(id) FROM cl)
+"""  # noqa: S608
 
 
 @dataclass
@@ -128,102 +242,111 @@ def risk_scan_run(
     batch_size: int = DEFAULT_BATCH_SIZE,
     threshold: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    method: Literal["sql", "services"] | None = None,
 ) -> RiskScanResult:
-    """Propose `overdue` closures for review. `progress(done, total)` is called after each batch.
-    Each batch commits on its own, so a long scan holds no lock for long and can be resumed."""
+    """Propose `overdue` closures for review, as `actor` (a system actor, or staff who may
+    propose). `progress(done, total)` is called after each batch. Each batch commits on its own,
+    so a long scan holds no lock for long and can be resumed. `method` defaults to the
+    statement on PostgreSQL and to the services elsewhere."""
+    permission_require(actor, "closures.propose_closure")
     now = now or timezone.now()
-    threshold = threshold if threshold is not None else settings.OVERDUE_CLOSURE_THRESHOLD
+    threshold = max(threshold if threshold is not None else settings.OVERDUE_CLOSURE_THRESHOLD, 1)
     with translation.override(settings.LANGUAGE_CODE):
-        explanation = _(
-            "Payments on this account have been overdue several times. Under our risk rules an "
-            "account with repeated overdue payments is closed. The amount you owe stays payable "
-            "on its usual schedule."
-        )
-    params = {
-        "threshold": max(threshold, 1),
+        explanation = signal_explanation(ClosureReason.OVERDUE)
+    method = method or ("sql" if connection.vendor == "postgresql" else "services")
+    scan = _scan_set_based if method == "sql" else _scan_through_services
+    result = scan(
+        actor=actor,
+        now=now,
+        threshold=threshold,
+        explanation=explanation,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    if result.proposed:
+        with transaction.atomic():
+            alerts_daily_check(actor=actor, now=now)
+    return result
+
+
+def _scan_set_based(
+    *, actor: User, now: datetime, threshold: int, explanation: str, batch_size: int, progress
+) -> RiskScanResult:
+    params: dict[str, Any] = {
+        "threshold": threshold,
         "actor": actor.pk,
+        "actor_name": actor.username,
         "now": now,
-        "why": "risk scan: overdue count at or over the threshold",
-        "reason": ClosureReason.OVERDUE.value,
-        "status": ClosureStatus.PENDING_REVIEW.value,
+        "why": WHY,
         "explanation": explanation,
-        "days": settings.CLOSURE_NOTICE_DAYS.get(ClosureReason.OVERDUE, 7),
-        "event": ClosureEventKind.PROPOSED.value,
+        "days": settings.CLOSURE_NOTICE_DAYS.get(ClosureReason.OVERDUE, 0),
         "batch": batch_size,
     }
     result = RiskScanResult()
-    if connection.vendor != "postgresql":
-        return _risk_scan_through_services(
-            actor=actor, threshold=params["threshold"], explanation=explanation, result=result
-        )
     with connection.cursor() as cursor:
         cursor.execute(_COUNT_SQL, params)
         result.candidates = cursor.fetchone()[0]
     after = 0
     done = 0
     while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_BATCH_SQL, {**params, "after": after})
-            picked, last_id, proposed = cursor.fetchone()
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(_batch_sql(), {**params, "after": after})
+                picked, last_id, proposed, first_closure, last_closure = cursor.fetchone()
+            if proposed:
+                batch = ClosureRequest.objects.filter(
+                    pk__range=(first_closure, last_closure),
+                    source=ClosureSource.RISK_SCAN,
+                    proposed_by=actor,
+                    created_at=now,
+                )
+                alerts_on_proposals(closures=batch, actor=actor)
         result.batches += 1
         result.proposed += proposed
         done += picked
         if progress is not None:
             progress(done, max(result.candidates, done))
         if picked < batch_size or last_id is None:
-            break
+            return result
         after = last_id
-    if result.proposed:
-        from .anomaly import alerts_daily_check
-
-        alerts_daily_check(actor=actor, now=now)
-    return result
 
 
-def _risk_scan_through_services(
-    *, actor: User, threshold: int, explanation: str, result: RiskScanResult
+def _scan_through_services(
+    *, actor: User, now: datetime, threshold: int, explanation: str, batch_size: int, progress
 ) -> RiskScanResult:
-    """The same proposals through the services, one account at a time: only for the embedded
-    SQLite database of `make run` (demo sizes), where the PostgreSQL statement cannot run."""
-    from accounts.enums import AccountStatus, RiskSignalKind, RiskSignalSource, Severity
-    from accounts.models import CreditAccount
-    from accounts.services import risk_signal_raise
-
-    from .models import ClosureRequest
-    from .services import closure_propose
-
+    """The same proposals through the services, one account at a time, each in its own
+    transaction: for databases where the statement cannot run (SQLite, demo sizes). The rows'
+    times are the services' own (`now` is only the daily check's)."""
     open_closures = ClosureRequest.objects.filter(status__in=OPEN_CLOSURE_STATUSES)
     candidates = (
-        CreditAccount.objects.filter(
-            overdue_count__gte=threshold,
-            status__in=[AccountStatus.ACTIVE, AccountStatus.FROZEN],
-        )
+        CreditAccount.objects.filter(overdue_count__gte=threshold, status__in=_CLOSABLE)
         .exclude(pk__in=open_closures.values("account_id"))
+        .order_by("pk")
         .values_list("pk", "overdue_count")
     )
-    why = "risk scan: overdue count at or over the threshold"
+    result = RiskScanResult(candidates=candidates.count(), batches=1)
     for account_id, overdue_count in candidates.iterator():
-        result.candidates += 1
         with transaction.atomic():
             signal = risk_signal_raise(
                 actor=actor,
-                reason=why,
+                reason=WHY,
                 account_id=account_id,
                 kind=RiskSignalKind.OVERDUE,
                 severity=Severity.HIGH,
                 source=RiskSignalSource.SYSTEM,
-                details={"overdue_count": overdue_count, "threshold": threshold},
-            )
+                details={"overdue_count": overdue_count, "threshold": threshold,
+                         "origin": "risk_scan"},
+            )  # fmt: skip
             closure_propose(
                 actor=actor,
-                reason=why,
+                reason=WHY,
                 account_id=account_id,
                 closure_reason=ClosureReason.OVERDUE,
                 explanation=explanation,
-                source="risk_scan",
+                source=ClosureSource.RISK_SCAN,
                 risk_signal_ids=[signal.pk],
-                _checked=True,
             )
         result.proposed += 1
-    result.batches = 1
+        if progress is not None:
+            progress(result.proposed, result.candidates)
     return result

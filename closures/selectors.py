@@ -1,4 +1,6 @@
-"""Reads of the closures domain: access-scoped querysets, lock helpers and queue selectors."""
+"""Reads of the closures domain: access-scoped querysets (another customer's closure or appeal
+does not exist: 404), the queues, and who has a stake in an account. Row locks are in
+closures/locks.py."""
 
 from __future__ import annotations
 
@@ -11,20 +13,6 @@ from accounts.models import User
 
 from .enums import OPEN_APPEAL_STATUSES, OPEN_CLOSURE_STATUSES, ClosureStatus
 from .models import Appeal, ClosureRequest
-
-
-def closure_for_update(*, closure_id: int) -> ClosureRequest:
-    try:
-        return ClosureRequest.objects.select_for_update().get(pk=closure_id)
-    except (ClosureRequest.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
-
-
-def appeal_for_update(*, appeal_id: int) -> Appeal:
-    try:
-        return Appeal.objects.select_for_update().get(pk=appeal_id)
-    except (Appeal.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
 
 
 def closure_open_for_account(*, account_id: int) -> ClosureRequest | None:

@@ -1,5 +1,6 @@
-"""The closures part of the periodic sweep (called by the `backoffice.sweep` task and
-`manage.py sweep`, and by the closures take-effect task)."""
+"""The closures part of the periodic sweep (run by `backoffice.sweep`, the Celery beat task and
+`manage.py sweep`): closures whose date has come take effect, unconfirmed customer requests are
+withdrawn, overdue appeals are escalated to managers, and the daily-spike alert is checked."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.audit import save_with_history
+from core.audit import save_with_history, system_actor
 from notices.services import notice_enqueue_staff
 
-from . import selectors, services
+from . import locks, selectors, services
 from .anomaly import alerts_daily_check
 
 
@@ -26,7 +27,7 @@ def appeals_escalate_overdue(*, actor: User, now: datetime) -> int:
     )
     for appeal_id in ids:
         with transaction.atomic():
-            appeal = selectors.appeal_for_update(appeal_id=appeal_id)
+            appeal = locks.appeal_for_update(appeal_id=appeal_id)
             if appeal.escalated_at is not None:
                 continue
             appeal.escalated_at = now
@@ -48,8 +49,6 @@ def appeals_escalate_overdue(*, actor: User, now: datetime) -> int:
 
 
 def closures_sweep(*, now: datetime | None = None, actor: User | None = None) -> dict[str, int]:
-    from core.audit import system_actor
-
     now = now or timezone.now()
     actor = actor or system_actor("closures-sweep")
     took_effect = services.closures_take_effect(actor=actor, now=now)

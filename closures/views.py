@@ -11,20 +11,12 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from core.errors import ApplicationError
+from core.forms import form_add_application_error
 from core.portal import customer_required
 
 from . import selectors, services
 from .enums import APPEALABLE_STATUSES, ClosureReason, ClosureStatus
 from .forms import AppealForm, ClosureConfirmForm, ClosureRequestForm
-
-
-def _form_error(form, exc: ApplicationError) -> None:
-    if exc.fields:
-        for field, errors in exc.fields.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        form.add_error(None, exc.message)
 
 
 @customer_required
@@ -40,7 +32,7 @@ def closure_request(request: HttpRequest, account_id: int) -> HttpResponse:
                 actor=request.user, account_id=account.pk, channel=form.cleaned_data["channel"]
             )
         except ApplicationError as exc:
-            _form_error(form, exc)
+            form_add_application_error(form, exc)
         else:
             messages.info(request, _("We have sent you a one-time code."))
             return redirect("portal:closure-confirm", closure_id=closure.pk)
@@ -59,7 +51,7 @@ def closure_confirm(request: HttpRequest, closure_id: int) -> HttpResponse:
                 actor=request.user, closure_id=closure.pk, otp=form.cleaned_data["otp"]
             )
         except ApplicationError as exc:
-            _form_error(form, exc)
+            form_add_application_error(form, exc)
         else:
             messages.success(request, _("Your request to close the account is confirmed."))
             return redirect("portal:closure", closure_id=closure.pk)
@@ -130,7 +122,7 @@ def appeal_new(request: HttpRequest) -> HttpResponse:
                 attachment=form.cleaned_data.get("attachment"),
             )
         except ApplicationError as exc:
-            _form_error(form, exc)
+            form_add_application_error(form, exc)
         else:
             messages.success(request, _("Your appeal is filed."))
             return redirect("portal:appeal", reference=appeal.reference)

@@ -1,10 +1,14 @@
 """The agents' admin: queues with SLA badges, the case page (customer's accounts, disputed
-records with their trail and indicators, timeline) and every action as a form page that calls
-one service. Nothing is edited as a raw field."""
+records with their trail and indicators, timeline), the intake of a phone call or letter, and
+every case action as a form page that calls one service (the action table is
+complaints/case_actions.py). Nothing is edited as a raw field.
+
+Custom pages go through `admin_site.admin_view`, fetch through `get_queryset(request)` and ask
+`has_view_permission` / `has_act_permission` / `has_intake_permission`: a missing permission is
+a 403, an unknown case or action a 404."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
@@ -12,24 +16,27 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import CreditAccount, LoanRecord
-from core import roles
 from core.admin_helpers import DomainAdmin, user_is_auditor
 from core.errors import ApplicationError
+from core.forms import form_add_application_error
 from core.stepup import stepup_url
 
 from . import forms as staff_forms
 from . import selectors, services
-from .enums import OPEN_STATUSES, Status
+from .case_actions import ACTIONS, CaseAction
 from .evidence import evidence_for_loans
-from .models import CaseEvent, Complaint, IncidentAlert, VerificationRequest
+from .models import Compensation, Complaint, IncidentAlert, VerificationRequest
+
+STAFF_INTAKE_REASON = gettext_noop("Entered by staff")
 
 BADGE_COLOURS = {
     "overdue": "#ba2121",
@@ -84,53 +91,6 @@ class QueueFilter(admin.SimpleListFilter):
         if self.value():
             return selectors.complaint_queue(queue=self.value(), user=request.user)
         return queryset
-
-
-# action name -> (form class or None, permission, title)
-ACTIONS: dict[str, tuple[Any, str, Any]] = {
-    "take": (None, "complaints.work_complaint", gettext_lazy("Take this case")),
-    "assign": (staff_forms.AssignForm, "complaints.work_complaint", gettext_lazy("Assign")),
-    "note": (staff_forms.NoteForm, "complaints.work_complaint", gettext_lazy("Add internal note")),
-    "message": (
-        staff_forms.MessageForm,
-        "complaints.work_complaint",
-        gettext_lazy("Message the customer"),
-    ),
-    "extend": (
-        staff_forms.ReasonForm,
-        "complaints.work_complaint",
-        gettext_lazy("Extend to 30 days"),
-    ),
-    "request_extension": (
-        staff_forms.ReasonForm,
-        "complaints.work_complaint",
-        gettext_lazy("Ask a manager for 60 days"),
-    ),
-    "decide_extension": (
-        staff_forms.ExtensionDecisionForm,
-        "complaints.approve_extension",
-        gettext_lazy("Decide the request for 60 days"),
-    ),
-    "pause": (staff_forms.PauseForm, "complaints.work_complaint", gettext_lazy("Pause the clock")),
-    "resume": (staff_forms.ReasonForm, "complaints.work_complaint", gettext_lazy("Resume")),
-    "decide": (staff_forms.DecisionForm, "complaints.work_complaint", gettext_lazy("Decide")),
-    "approve": (
-        staff_forms.ReasonForm,
-        "complaints.approve_decision",
-        gettext_lazy("Approve the decision"),
-    ),
-    "return": (
-        staff_forms.ReasonForm,
-        "complaints.approve_decision",
-        gettext_lazy("Return the decision"),
-    ),
-    "close": (staff_forms.ReasonForm, "complaints.work_complaint", gettext_lazy("Close")),
-    "review_decide": (
-        staff_forms.ReviewDecisionForm,
-        "complaints.decide_review",
-        gettext_lazy("Decide the review"),
-    ),
-}
 
 
 class _ComplaintChangeList(ChangeList):
@@ -192,245 +152,137 @@ class ComplaintAdmin(DomainAdmin):
             *super().get_urls(),
         ]
 
+    # --- Permissions of the custom pages --------------------------------------------------------
+
+    def has_act_permission(self, request: HttpRequest, action: CaseAction, obj=None) -> bool:
+        """May this user run this case action (the service checks the case's state)?"""
+        return not user_is_auditor(request.user) and request.user.has_perm(action.permission)
+
+    def has_intake_permission(self, request: HttpRequest) -> bool:
+        """May this user record a complaint received by phone or letter?"""
+        return not user_is_auditor(request.user) and request.user.has_perm(
+            "complaints.work_complaint"
+        )
+
     # --- Case page -----------------------------------------------------------------------------
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        complaint = (
-            Complaint.objects.select_related(
-                "customer",
-                "account",
-                "assignee",
-                "drafted_by",
-                "approved_by",
-                "extension_requested_by",
-            )
-            .filter(pk=object_id)
-            .first()
-        )
-        if complaint is None or not self.has_view_permission(request, complaint):
+    def _case(self, request: HttpRequest, pk: Any, *related: str) -> Complaint:
+        if not str(pk).isdigit():
             raise Http404
-        items = list(complaint.items.select_related("loan").order_by("pk"))
-        evidence = {ev.loan.pk: ev for ev in evidence_for_loans(loans=[i.loan for i in items])}
-        now = timezone.now()
+        return get_object_or_404(self.get_queryset(request).select_related(*related), pk=pk)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        complaint = self._case(
+            request,
+            object_id,
+            "customer",
+            "account",
+            "assignee",
+            "drafted_by",
+            "approved_by",
+            "extension_requested_by",
+        )
+        if not self.has_view_permission(request, complaint):
+            raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "{} {}".format(_("Complaint"), complaint.reference),
             "complaint": complaint,
             "original": complaint,
+            "actions": self._offered_actions(request, complaint),
+            "has_history": True,
+            **self._case_context(complaint),
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+    def _case_context(self, complaint: Complaint) -> dict[str, Any]:
+        items = list(complaint.items.select_related("loan").order_by("pk"))
+        evidence = {ev.loan.pk: ev for ev in evidence_for_loans(loans=[i.loan for i in items])}
+        now = timezone.now()
+        return {
             "sla": sla_badge_html(complaint, now),
             "time_left": time_left_text(complaint, now),
             "accounts": list(
                 CreditAccount.objects.filter(customer_id=complaint.customer_id).order_by("pk")
             ),
             "rows": [(i, evidence.get(i.loan_id)) for i in items],
-            "timeline": list(
-                CaseEvent.objects.filter(complaint=complaint)
-                .select_related("actor")
-                .order_by("at", "pk")
-            ),
+            "timeline": list(selectors.complaint_timeline(complaint=complaint)),
             "notes": list(complaint.notes.select_related("author").order_by("created_at")),
             "reviews": list(complaint.reviews.select_related("handler").order_by("pk")),
-            "compensation": getattr(complaint, "compensation", None)
-            if hasattr(complaint, "compensation")
-            else None,
-            "actions": self._available_actions(request, complaint),
-            "has_history": True,
+            "compensation": Compensation.objects.filter(complaint=complaint).first(),
         }
-        return TemplateResponse(request, self.change_form_template, context)
 
-    def _available_actions(self, request, c: Complaint) -> list[tuple[str, Any]]:
-        if user_is_auditor(request.user):
-            return []
-        open_ = c.status in OPEN_STATUSES
-        wanted = []
-        if open_:
-            wanted += ["take", "assign", "note", "message"]
-            if c.clock_days < 30:
-                wanted.append("extend")
-            elif c.clock_days == 30 and not c.extension_requested_by_id:
-                wanted.append("request_extension")
-            if c.extension_requested_by_id:
-                wanted.append("decide_extension")
-            wanted.append("resume" if c.paused_at else "pause")
-            if c.status in (Status.RECEIVED, Status.INVESTIGATING):
-                wanted.append("decide")
-            if c.status == Status.PENDING_APPROVAL:
-                wanted += ["approve", "return"]
-        else:
-            wanted += ["note", "message"]
-        if c.status == Status.DECIDED:
-            wanted.append("close")
-        if c.status == Status.UNDER_REVIEW:
-            wanted.append("review_decide")
+    def _offered_actions(self, request: HttpRequest, complaint: Complaint) -> list[CaseAction]:
         return [
-            (name, ACTIONS[name][2]) for name in wanted if request.user.has_perm(ACTIONS[name][1])
+            action
+            for action in ACTIONS.values()
+            if action.offered(complaint) and self.has_act_permission(request, action, complaint)
         ]
 
     # --- Actions -------------------------------------------------------------------------------
 
-    def _form(self, action: str, request: HttpRequest, complaint: Complaint, data=None):
-        form_class = ACTIONS[action][0]
-        if form_class is None:
-            return None
-        if form_class is staff_forms.AssignForm:
-            staff_qs = (
-                roles.users_in_role(roles.AGENT)
-                | roles.users_in_role(roles.REVIEWER)
-                | (roles.users_in_role(roles.MANAGER))
-            )
-            return form_class(data, staff_qs=staff_qs.distinct().order_by("username"))
-        if form_class is staff_forms.DecisionForm:
-            items = complaint.items.select_related("loan").order_by("pk")
-            return form_class(data, items=items)
-        return form_class(data)
-
-    def _run(self, action: str, request: HttpRequest, c: Complaint, d: dict) -> None:
-        user = request.user
-        reason = d.get("reason") or str(ACTIONS[action][2])
-        if action == "take":
-            services.complaint_assign(complaint_id=c.pk, assignee=user, actor=user, reason=reason)
-        elif action == "assign":
-            services.complaint_assign(
-                complaint_id=c.pk, assignee=d["assignee"], actor=user, reason=reason
-            )
-        elif action == "note":
-            services.complaint_note_add(complaint_id=c.pk, actor=user, text=d["text"])
-        elif action == "message":
-            services.complaint_message_send(complaint_id=c.pk, actor=user, text=d["text"])
-        elif action == "extend":
-            services.complaint_extend(complaint_id=c.pk, actor=user, reason=d["reason"])
-        elif action == "request_extension":
-            services.complaint_extension_request(complaint_id=c.pk, actor=user, reason=d["reason"])
-        elif action == "decide_extension":
-            services.complaint_extension_approve(
-                complaint_id=c.pk, actor=user, reason=d["reason"], approve=d["approve"]
-            )
-        elif action == "pause":
-            services.complaint_pause(
-                complaint_id=c.pk, actor=user, reason=d["reason"], pause_reason=d["pause_reason"]
-            )
-        elif action == "resume":
-            services.complaint_resume(complaint_id=c.pk, actor=user, reason=d["reason"])
-        elif action == "decide":
-            items = [k for k in d if k.startswith("item_") and k.endswith("_outcome")]
-            decisions = [
-                services.ItemDecision(
-                    item_id=int(k.split("_")[1]),
-                    outcome=d[k],
-                    reasons=d[k.replace("_outcome", "_reasons")],
-                )
-                for k in items
-            ]
-            amount: Decimal | None = d.get("compensation_amount") or None
-            services.complaint_decide(
-                complaint_id=c.pk,
-                actor=user,
-                reason=reason,
-                decision_text=d["decision_text"],
-                root_cause=d["root_cause"],
-                item_decisions=decisions,
-                compensation_amount=amount,
-                compensation_reason=d.get("compensation_reason", ""),
-                outcome=d.get("outcome") or None,
-            )
-        elif action == "approve":
-            services.complaint_decision_approve(complaint_id=c.pk, actor=user, reason=reason)
-        elif action == "return":
-            services.complaint_decision_return(complaint_id=c.pk, actor=user, reason=reason)
-        elif action == "close":
-            services.complaint_close(complaint_id=c.pk, actor=user, reason=reason)
-        elif action == "review_decide":
-            review = c.reviews.filter(status="submitted").first()
-            if review is None:
-                raise ApplicationError(_("No open review."), code="no_review")
-            services.review_decide(
-                review_id=review.pk,
-                actor=user,
-                reason=reason,
-                outcome=d["outcome"],
-                decision_text=d["decision_text"],
-            )
-
     def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
-        if action not in ACTIONS:
+        case_action = ACTIONS.get(action)
+        if case_action is None:
             raise Http404
-        complaint = Complaint.objects.filter(pk=pk).select_related("customer").first()
-        if complaint is None:
-            raise Http404
-        if user_is_auditor(request.user) or not request.user.has_perm(ACTIONS[action][1]):
+        complaint = self._case(request, pk, "customer")
+        if not self.has_act_permission(request, case_action, complaint):
             raise PermissionDenied
         case_url = reverse("admin:complaints_complaint_change", args=[pk])
-        form = self._form(action, request, complaint, request.POST or None)
+        form = case_action.form(complaint, request.POST or None)
         if request.method == "POST" and (form is None or form.is_valid()):
-            try:
-                self._run(action, request, complaint, form.cleaned_data if form else {})
-            except ApplicationError as exc:
-                if exc.code == "stepup_required":
-                    messages.warning(request, exc.message)
-                    return HttpResponseRedirect(stepup_url(request.get_full_path()))
-                if form is not None and exc.fields:
-                    for field, errs in exc.fields.items():
-                        for err in errs:
-                            form.add_error(field if field in form.fields else None, err)
-                else:
-                    messages.error(request, exc.message)
-                    return HttpResponseRedirect(case_url)
-            else:
-                messages.success(request, _("Done: %(action)s") % {"action": ACTIONS[action][2]})
-                return HttpResponseRedirect(case_url)
+            done = self._perform(request, case_action, complaint, form, case_url)
+            if done is not None:
+                return done
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"{ACTIONS[action][2]} — {complaint.reference}",
+            "title": f"{case_action.title} — {complaint.reference}",
             "complaint": complaint,
             "form": form,
             "case_url": case_url,
         }
         return TemplateResponse(request, "admin/complaints/complaint/action.html", context)
 
+    def _perform(
+        self,
+        request: HttpRequest,
+        case_action: CaseAction,
+        complaint: Complaint,
+        form: Any,
+        case_url: str,
+    ) -> HttpResponse | None:
+        """Run the action's service; None when the form is to be shown again with errors."""
+        try:
+            case_action.perform(complaint, request.user, form.cleaned_data if form else {})
+        except ApplicationError as exc:
+            if exc.code == "stepup_required":
+                messages.warning(request, exc.message)
+                return HttpResponseRedirect(stepup_url(request.get_full_path()))
+            if form is not None and exc.fields:
+                form_add_application_error(form, exc)
+                return None
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(case_url)
+        messages.success(request, _("Done: %(action)s") % {"action": case_action.title})
+        return HttpResponseRedirect(case_url)
+
+    # --- Intake of a phone call or a letter ----------------------------------------------------
+
     def intake_view(self, request: HttpRequest) -> HttpResponse:
-        if user_is_auditor(request.user) or not request.user.has_perm("complaints.work_complaint"):
+        if not self.has_intake_permission(request):
             raise PermissionDenied
         form = staff_forms.StaffIntakeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            d = form.cleaned_data
-            account = CreditAccount.objects.filter(number=d["account_number"].strip()).first()
-            if account is None:
-                form.add_error("account_number", _("No such account."))
-            else:
-                refs = [r.strip() for r in d["loan_references"].split() if r.strip()]
-                loan_ids = list(
-                    LoanRecord.objects.filter(account=account, reference__in=refs).values_list(
-                        "pk", flat=True
-                    )
+            complaint = self._intake_submit(request, form)
+            if complaint is not None:
+                messages.success(
+                    request, _("Complaint %(ref)s recorded.") % {"ref": complaint.reference}
                 )
-                if len(loan_ids) != len(set(refs)):
-                    form.add_error("loan_references", _("Not loan records of this account."))
-                else:
-                    try:
-                        complaint = services.complaint_submit(
-                            actor=request.user,
-                            reason=_("Entered by staff"),
-                            customer=account.customer,
-                            category=d["category"],
-                            description=d["description"],
-                            channel=d["channel"],
-                            account_id=account.pk,
-                            loan_record_ids=loan_ids,
-                            account_compromised=d["account_compromised"],
-                        )
-                    except ApplicationError as exc:
-                        for field, errs in (exc.fields or {"__all__": [exc.message]}).items():
-                            for err in errs:
-                                form.add_error(field if field in form.fields else None, err)
-                    else:
-                        messages.success(
-                            request, _("Complaint %(ref)s recorded.") % {"ref": complaint.reference}
-                        )
-                        return HttpResponseRedirect(
-                            reverse("admin:complaints_complaint_change", args=[complaint.pk])
-                        )
+                return HttpResponseRedirect(
+                    reverse("admin:complaints_complaint_change", args=[complaint.pk])
+                )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -439,6 +291,38 @@ class ComplaintAdmin(DomainAdmin):
             "case_url": reverse("admin:complaints_complaint_changelist"),
         }
         return TemplateResponse(request, "admin/complaints/complaint/action.html", context)
+
+    def _intake_submit(self, request: HttpRequest, form: Any) -> Complaint | None:
+        """The complaint the agent entered, or None with the form's errors set."""
+        d = form.cleaned_data
+        account = CreditAccount.objects.filter(number=d["account_number"].strip()).first()
+        if account is None:
+            form.add_error("account_number", _("No such account."))
+            return None
+        refs = {r.strip() for r in d["loan_references"].split() if r.strip()}
+        loan_ids = list(
+            LoanRecord.objects.filter(account=account, reference__in=refs).values_list(
+                "pk", flat=True
+            )
+        )
+        if len(loan_ids) != len(refs):
+            form.add_error("loan_references", _("Not loan records of this account."))
+            return None
+        try:
+            return services.complaint_submit(
+                actor=request.user,
+                reason=STAFF_INTAKE_REASON,
+                customer=account.customer,
+                category=d["category"],
+                description=d["description"],
+                channel=d["channel"],
+                account_id=account.pk,
+                loan_record_ids=loan_ids,
+                account_compromised=d["account_compromised"],
+            )
+        except ApplicationError as exc:
+            form_add_application_error(form, exc)
+            return None
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {

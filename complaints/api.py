@@ -1,20 +1,26 @@
-"""Complaint endpoints of the customer API (CONTRACT.md)."""
+"""Complaint endpoints of the customer API (CONTRACT.md): list and file, one complaint, ask for
+a review. One APIView per resource, nested input serializers; each write calls one service."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import accounts_for_user
 from core.api import StrictInputSerializer
 from core.api_auth import IsCustomer
+from core.audit import REASON_MAX_LENGTH
 
 from . import selectors, services
 from .enums import Category, Channel
 from .models import Complaint
+
+API_REASON = gettext_noop("Filed through the API")
 
 
 class ComplaintOutput(serializers.Serializer):
@@ -46,7 +52,7 @@ class ComplaintOutput(serializers.Serializer):
             {
                 "at": serializers.DateTimeField().to_representation(e.at),
                 "event": e.type,
-                "text": "" if e.type == "decided" else e.text,
+                "text": e.public_text,
             }
             for e in obj.visible_events
         ]
@@ -88,23 +94,23 @@ class ComplaintListApi(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         account_id = v.get("account")
-        if account_id is not None:
-            from accounts.selectors import accounts_for_user
-
-            if not accounts_for_user(user=request.user).filter(pk=account_id).exists():
-                return Response(
-                    {
-                        "error": {
-                            "code": "invalid",
-                            "message": _("The input is not valid."),
-                            "fields": {"account": [_("Not one of your accounts.")]},
-                        }
-                    },
-                    status=400,
-                )
+        if (
+            account_id is not None
+            and not accounts_for_user(user=request.user).filter(pk=account_id).exists()
+        ):
+            return Response(
+                {
+                    "error": {
+                        "code": "invalid",
+                        "message": _("The input is not valid."),
+                        "fields": {"account": [_("Not one of your accounts.")]},
+                    }
+                },
+                status=400,
+            )
         complaint = services.complaint_submit(
             actor=request.user,
-            reason=_("Filed through the API"),
+            reason=API_REASON,
             customer=request.user.customer,
             category=v["category"],
             description=v["description"],
@@ -129,7 +135,7 @@ class ComplaintReviewApi(APIView):
     permission_classes = [IsCustomer]
 
     class InputSerializer(StrictInputSerializer):
-        grounds = serializers.CharField(max_length=4000)
+        grounds = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
     class OutputSerializer(serializers.Serializer):
         reference = serializers.CharField(source="complaint.reference")

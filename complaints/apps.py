@@ -1,5 +1,17 @@
+"""The complaints app: complaints and disputes of loan records (see complaints/models.py).
+
+Layout: `models.py`, `enums.py` (statuses, transitions), `clock.py` (the day counts),
+`services/` (every write), `events.py` (case events, one function per type), `locks.py`
+(row locks, global order), `selectors.py` (reads), `evidence.py` (a disputed loan's trail and
+indicators), `sweeps.py` (reminders and escalations), `case_actions.py` and `admin.py` (the
+agents' pages), `forms.py`, `views.py` (portal), `api.py` (DRF), `notice_events.py`,
+`roles.py`. complaints imports accounts, notices and core, never closures or backoffice.
+"""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+from accounts import hooks
 
 
 class ComplaintsConfig(AppConfig):
@@ -8,9 +20,8 @@ class ComplaintsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Other apps' pages list an account's complaints through accounts' registry.
-        from accounts import hooks
-
+        # Other apps' pages list an account's complaints through accounts' registry. (Inside
+        # ready(): selectors import the models, which cannot load before the app registry.)
         from .selectors import complaints_about_account
 
         hooks.case_provider("complaints", complaints_about_account)

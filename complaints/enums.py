@@ -33,8 +33,8 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = [Status.RECEIVED, Status.INVESTIGATING, Status.PENDING_APPROVAL]
-# Statuses in which the decision clock runs (a review has its own clock).
-CLOCK_STATUSES = OPEN_STATUSES
+# Statuses in which a decision can be drafted (and the agent's "decide" action is offered).
+DECIDABLE_STATUSES = [Status.RECEIVED, Status.INVESTIGATING]
 
 TRANSITIONS: dict[str, set[str]] = {
     Status.RECEIVED: {
@@ -103,6 +103,7 @@ class EventType(models.TextChoices):
     REMINDER = "reminder", _("Reminder sent")
     ESCALATED = "escalated", _("Escalated to managers")
     CLOSED = "closed", _("Closed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class ReviewStatus(models.TextChoices):

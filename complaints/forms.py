@@ -1,4 +1,6 @@
-"""Portal forms (fields fixed by CONTRACT.md) and the staff forms of the admin pages."""
+"""Portal forms (fields fixed by CONTRACT.md) and the staff forms of the admin case actions
+(complaints/case_actions.py). Every "why" a person types is `core.forms.reason_field()`:
+at most 1,000 characters, a field error beyond."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CreditAccount, LoanRecord
+from core.forms import reason_field
 
 from .enums import Category, Channel, ItemOutcome, PauseReason, ReviewOutcome, RootCause
 
@@ -53,18 +56,14 @@ class ComplaintForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    grounds = forms.CharField(
-        label=_("Why should we look again?"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=4000,
-    )
+    grounds = reason_field(label=_("Why should we look again?"), rows=4)
 
 
 # --- Staff (admin) -----------------------------------------------------------------------------
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = reason_field()
 
 
 class AssignForm(ReasonForm):
@@ -112,8 +111,8 @@ class DecisionForm(forms.Form):
     compensation_amount = forms.DecimalField(
         label=_("Compensation (optional)"), required=False, min_value=0, decimal_places=2
     )
-    compensation_reason = forms.CharField(label=_("Compensation reason"), required=False)
-    reason = forms.CharField(label=_("Internal reason"), required=False)
+    compensation_reason = reason_field(required=False, label=_("Compensation reason"), rows=2)
+    reason = reason_field(required=False, label=_("Internal reason"), rows=2)
 
     def __init__(self, *args, items, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -124,9 +123,7 @@ class DecisionForm(forms.Form):
                 choices=ItemOutcome.choices,
                 widget=forms.RadioSelect,
             )
-            self.fields[f"item_{item.pk}_reasons"] = forms.CharField(
-                label=_("Reasons"), widget=forms.Textarea(attrs={"rows": 2})
-            )
+            self.fields[f"item_{item.pk}_reasons"] = reason_field(label=_("Reasons"), rows=2)
 
 
 class ReviewDecisionForm(forms.Form):
@@ -134,7 +131,7 @@ class ReviewDecisionForm(forms.Form):
     decision_text = forms.CharField(
         label=_("Decision (sent to the customer)"), widget=forms.Textarea(attrs={"rows": 5})
     )
-    reason = forms.CharField(label=_("Internal reason"), required=False)
+    reason = reason_field(required=False, label=_("Internal reason"), rows=2)
 
 
 class StaffIntakeForm(forms.Form):

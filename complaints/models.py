@@ -1,7 +1,10 @@
 """Complaints and disputes of loan records, with their clocks, decisions and reviews.
 
-Writes go through complaints.services; reads through complaints.selectors. Every model keeps
-its history with the acting user and a reason; nothing is deleted (FKs PROTECT).
+Writes go through complaints.services (case events through complaints.events, row locks through
+complaints.locks); reads through complaints.selectors. Every model keeps its history with the
+acting user and a reason; nothing is deleted (FKs PROTECT). The ledger rows a complaint
+concerns (accounts, loans, credit-report objections) belong to accounts and change only
+through accounts.services.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from accounts.enums import LoanStatus
+from core.append_only import append_only_trigger
 
 from . import clock
 from .enums import (
@@ -190,25 +196,110 @@ class DisputedItem(models.Model):
 
 
 class CaseEvent(models.Model):
+    """One entry of a complaint's timeline, written by complaints.events (one function per type).
+
+    Besides the free `text` (a reason, a message, a decision), each type fills the typed fields
+    it needs: a status change (`from_status` -> `to_status`), an assignment, a deadline moved
+    (`previous_due_at` -> `due_at`), a pause reason, a drafted outcome, a loan record's status
+    change, the review request concerned.
+    """
+
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
     )
     type = models.CharField(_("event"), max_length=24, choices=EventType.choices)
     actor = _user_fk(_("actor"))
-    old = models.CharField(_("before"), max_length=64, blank=True)
-    new = models.CharField(_("after"), max_length=64, blank=True)
     customer_visible = models.BooleanField(_("visible to the customer"), default=False)
     text = models.TextField(_("text"), blank=True)
     at = models.DateTimeField(_("time"), default=timezone.now)
+    from_status = models.CharField(
+        _("status before"), max_length=20, choices=Status.choices, blank=True
+    )
+    to_status = models.CharField(
+        _("status after"), max_length=20, choices=Status.choices, blank=True
+    )
+    assignee = _user_fk(_("assignee"))
+    previous_assignee = _user_fk(_("previous assignee"))
+    due_at = models.DateTimeField(_("decision due"), null=True, blank=True)
+    previous_due_at = models.DateTimeField(_("previously due"), null=True, blank=True)
+    pause_reason = models.CharField(
+        _("pause reason"), max_length=12, choices=PauseReason.choices, blank=True
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    loan = models.ForeignKey(
+        "accounts.LoanRecord",
+        verbose_name=_("loan record"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    loan_from_status = models.CharField(
+        _("loan status before"), max_length=16, choices=LoanStatus.choices, blank=True
+    )
+    loan_to_status = models.CharField(
+        _("loan status after"), max_length=16, choices=LoanStatus.choices, blank=True
+    )
+    review = models.ForeignKey(
+        "VerificationRequest",
+        verbose_name=_("review request"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         indexes = [models.Index(fields=["complaint", "at", "id"], name="case_event_timeline_idx")]
+        # Append-only in the database itself (core/append_only.py): no UPDATE, no DELETE.
+        triggers = [append_only_trigger()]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} @ {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def public_text(self) -> str:
+        """What the customer's timeline (portal and API) shows beside the event: the channel a
+        complaint came by, the loan record concerned, or the text - never the decision's text,
+        which has its own section. Needs `loan` selected (complaints.selectors does)."""
+        if self.type == EventType.DECIDED:
+            return ""
+        if self.loan_id is not None:
+            return self.loan.reference
+        if self.type == EventType.RECEIVED:
+            return str(self.complaint.get_channel_display())
+        return self.text
+
+    @property
+    def change(self) -> str:
+        """The staff timeline's "before → after", from the typed fields this event has."""
+        parts = []
+        if self.from_status or self.to_status:
+            parts.append((self.get_from_status_display(), self.get_to_status_display()))
+        if self.assignee_id or self.previous_assignee_id:
+            parts.append((_username(self.previous_assignee), _username(self.assignee)))
+        if self.due_at or self.previous_due_at:
+            parts.append((_local(self.previous_due_at), _local(self.due_at)))
+        if self.loan_id is not None:
+            # Needs `loan` selected (the case page does).
+            before = f"{self.loan.reference}: {self.get_loan_from_status_display()}"
+            parts.append((before, self.get_loan_to_status_display()))
+        if self.pause_reason:
+            parts.append(("", self.get_pause_reason_display()))
+        if self.outcome:
+            parts.append(("", self.get_outcome_display()))
+        return "; ".join(f"{before} → {after}" for before, after in parts)
+
+
+def _username(user) -> str:
+    return user.get_username() if user is not None else ""
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 class InternalNote(models.Model):

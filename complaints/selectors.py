@@ -55,7 +55,9 @@ def _with_detail(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
         Prefetch("items", queryset=DisputedItem.objects.select_related("loan").order_by("pk")),
         Prefetch(
             "events",
-            queryset=CaseEvent.objects.filter(customer_visible=True).order_by("at", "pk"),
+            queryset=CaseEvent.objects.filter(customer_visible=True)
+            .select_related("loan")
+            .order_by("at", "pk"),
             to_attr="visible_events",
         ),
         "reviews",
@@ -74,11 +76,13 @@ def complaint_for_user(*, user: User, reference: str) -> Complaint:
         raise Http404 from exc
 
 
-def complaint_timeline(*, complaint: Complaint, customer_visible_only: bool = False):
-    qs = CaseEvent.objects.filter(complaint=complaint).select_related("actor")
-    if customer_visible_only:
-        qs = qs.filter(customer_visible=True)
-    return qs.order_by("at", "pk")
+def complaint_timeline(*, complaint: Complaint) -> QuerySet[CaseEvent]:
+    """The staff timeline: every event, oldest first, with what `CaseEvent.change` reads."""
+    return (
+        CaseEvent.objects.filter(complaint=complaint)
+        .select_related("actor", "assignee", "previous_assignee", "loan")
+        .order_by("at", "pk")
+    )
 
 
 def complaints_about_account(*, account_id: int, limit: int = 20) -> list[Complaint]:

@@ -12,68 +12,96 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.enums import CorrectionKind, CorrectionStatus
-from accounts.models import CreditReportCorrection
+from accounts.models import CreditReportCorrection, User
 from core import roles
 from core.audit import save_with_history, system_actor
 
-from . import clock
-from .enums import OPEN_STATUSES, EventType, ReviewStatus
+from . import clock, events
+from .enums import OPEN_STATUSES, ReviewStatus
+from .locks import complaint_for_update
 from .models import Complaint, VerificationRequest
-from .services import _event, _notify_staff
+from .services.common import notify_staff
+
+REMINDER_REASON = gettext_noop("Reminder sent")
+ESCALATION_REASON = gettext_noop("Escalated to managers")
+
+
+# Each pass handles at most this many rows a run; the next run (beat) takes the rest.
+BATCH = 1000
 
 
 def complaints_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     actor = system_actor("complaints-sweep")
-    counts = {"reminders": 0, "escalations": 0, "objections": 0, "reviews": 0}
-    base = Complaint.objects.filter(status__in=OPEN_STATUSES, paused_at__isnull=True)
-    remind_ids = list(
-        base.filter(
-            assignee__isnull=False,
-            due_at__gt=now,
-            due_at__lte=now + clock.REMINDER_BEFORE,
-        )
+    return {
+        "reminders": _reminders(actor=actor, now=now),
+        "escalations": _escalations(actor=actor, now=now),
+        "objections": _objections_overdue(actor=actor, now=now),
+        "reviews": _reviews_overdue(actor=actor, now=now),
+    }
+
+
+def _running() -> QuerySet[Complaint]:
+    return Complaint.objects.filter(status__in=OPEN_STATUSES, paused_at__isnull=True)
+
+
+def _reminders(*, actor: User, now: datetime) -> int:
+    ids = list(
+        _running()
+        .filter(assignee__isnull=False, due_at__gt=now, due_at__lte=now + clock.REMINDER_BEFORE)
         .filter(Q(reminded_for__isnull=True) | ~Q(reminded_for=F("due_at")))
-        .values_list("pk", flat=True)[:1000]
+        .values_list("pk", flat=True)[:BATCH]
     )
-    for pk in remind_ids:
-        counts["reminders"] += _remind(pk, actor=actor, now=now)
-    overdue_ids = list(
-        base.filter(due_at__lt=now)
+    return sum(_remind(pk, actor=actor, now=now) for pk in ids)
+
+
+def _escalations(*, actor: User, now: datetime) -> int:
+    ids = list(
+        _running()
+        .filter(due_at__lt=now)
         .filter(Q(escalated_for__isnull=True) | ~Q(escalated_for=F("due_at")))
-        .values_list("pk", flat=True)[:1000]
+        .values_list("pk", flat=True)[:BATCH]
     )
-    for pk in overdue_ids:
-        counts["escalations"] += _escalate(pk, actor=actor, now=now)
-    overdue_objections = CreditReportCorrection.objects.filter(
+    return sum(_escalate(pk, actor=actor, now=now) for pk in ids)
+
+
+def _objections_overdue(*, actor: User, now: datetime) -> int:
+    overdue = CreditReportCorrection.objects.filter(
         kind=CorrectionKind.OBJECTION,
         status__in=[CorrectionStatus.OPEN, CorrectionStatus.SENT],
         due_at__lt=now,
         origin__startswith="complaint:",
-    ).values_list("pk", "origin", "due_at")[:1000]
-    for pk, origin, due in overdue_objections:
+    ).order_by("pk")[:BATCH]
+    count = 0
+    for objection in overdue:
         with transaction.atomic():
-            sent = _notify_staff(
+            sent = notify_staff(
                 "staff.objection_overdue",
                 actor=actor,
                 role=roles.MANAGER,
-                obj=CreditReportCorrection.objects.get(pk=pk),
-                key=due.isoformat(),
-                origin=origin,
-                due_at=timezone.localtime(due).strftime("%Y-%m-%d"),
+                obj=objection,
+                key=objection.due_at.isoformat(),
+                origin=objection.origin,
+                due_at=timezone.localtime(objection.due_at).strftime("%Y-%m-%d"),
             )
-        counts["objections"] += 1 if sent else 0
-    overdue_reviews = VerificationRequest.objects.filter(
+        count += 1 if sent else 0
+    return count
+
+
+def _reviews_overdue(*, actor: User, now: datetime) -> int:
+    overdue = VerificationRequest.objects.filter(
         status=ReviewStatus.SUBMITTED, due_at__lt=now
-    ).select_related("complaint")[:1000]
-    for review in overdue_reviews:
+    ).select_related("complaint")[:BATCH]
+    count = 0
+    for review in overdue:
         with transaction.atomic():
             # The outbox's idempotency key (event, recipient, object, key) makes this once.
-            sent = _notify_staff(
+            sent = notify_staff(
                 "staff.complaint_escalation",
                 actor=actor,
                 role=roles.MANAGER,
@@ -83,19 +111,19 @@ def complaints_sweep(*, now: datetime | None = None) -> dict[str, int]:
                 due_at=timezone.localtime(review.due_at).strftime("%Y-%m-%d %H:%M"),
                 assignee="-",
             )
-        counts["reviews"] += 1 if sent else 0
-    return counts
+        count += 1 if sent else 0
+    return count
 
 
 @transaction.atomic
-def _remind(pk: int, *, actor, now: datetime) -> int:
-    c = Complaint.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=pk)
+def _remind(pk: int, *, actor: User, now: datetime) -> int:
+    c = complaint_for_update(complaint_id=pk, with_assignee=True)
     if c.reminded_for == c.due_at or c.assignee is None or c.status not in OPEN_STATUSES:
         return 0
     c.reminded_for = c.due_at
-    save_with_history(c, actor=actor, reason="reminder", update_fields=["reminded_for"])
-    _event(c, EventType.REMINDER, actor=actor, new=c.due_at.isoformat())
-    _notify_staff(
+    save_with_history(c, actor=actor, reason=REMINDER_REASON, update_fields=["reminded_for"])
+    events.complaint_reminder_event(complaint=c, actor=actor, due_at=c.due_at)
+    notify_staff(
         "staff.complaint_reminder",
         actor=actor,
         user=c.assignee,
@@ -108,14 +136,14 @@ def _remind(pk: int, *, actor, now: datetime) -> int:
 
 
 @transaction.atomic
-def _escalate(pk: int, *, actor, now: datetime) -> int:
-    c = Complaint.objects.select_for_update().get(pk=pk)
+def _escalate(pk: int, *, actor: User, now: datetime) -> int:
+    c = complaint_for_update(complaint_id=pk, with_assignee=True)
     if c.escalated_for == c.due_at or c.status not in OPEN_STATUSES:
         return 0
     c.escalated_for = c.due_at
-    save_with_history(c, actor=actor, reason="escalation", update_fields=["escalated_for"])
-    _event(c, EventType.ESCALATED, actor=actor, new=c.due_at.isoformat())
-    _notify_staff(
+    save_with_history(c, actor=actor, reason=ESCALATION_REASON, update_fields=["escalated_for"])
+    events.complaint_escalated_event(complaint=c, actor=actor, due_at=c.due_at)
+    notify_staff(
         "staff.complaint_escalation",
         actor=actor,
         role=roles.MANAGER,

@@ -7,23 +7,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts import selectors as account_selectors
 from core.errors import ApplicationError
+from core.forms import form_add_application_error
 from core.portal import customer_required
 
 from . import clock, selectors, services
-from .enums import Channel, Status
+from .enums import TRANSITIONS, Channel, Status
 from .forms import ComplaintForm, ReviewForm
 
-
-def _apply_errors(form, exc: ApplicationError) -> None:
-    if exc.fields:
-        for field, errs in exc.fields.items():
-            for err in errs:
-                form.add_error(field if field in form.fields else None, err)
-    else:
-        form.add_error(None, exc.message)
+# History reasons: stored as written here, in the catalogs through gettext_noop.
+PORTAL_REASON = gettext_noop("Filed in the portal")
+WITHDRAW_REASON = gettext_noop("Withdrawn by the customer")
 
 
 @customer_required
@@ -37,7 +34,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
             try:
                 complaint = services.complaint_submit(
                     actor=request.user,
-                    reason=_("Filed in the portal"),
+                    reason=PORTAL_REASON,
                     customer=request.customer,
                     category=data["category"],
                     description=data["description"],
@@ -47,7 +44,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
                     account_compromised=data["account_compromised"],
                 )
             except ApplicationError as exc:
-                _apply_errors(form, exc)
+                form_add_application_error(form, exc)
             else:
                 messages.success(
                     request,
@@ -86,7 +83,7 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if request.method == "POST" and request.POST.get("withdraw"):
         try:
             services.complaint_withdraw(
-                complaint_id=complaint.pk, actor=request.user, reason=_("Withdrawn by the customer")
+                complaint_id=complaint.pk, actor=request.user, reason=WITHDRAW_REASON
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)
@@ -103,7 +100,7 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
                     grounds=form.cleaned_data["grounds"],
                 )
             except ApplicationError as exc:
-                _apply_errors(form, exc)
+                form_add_application_error(form, exc)
             else:
                 messages.success(request, _("Your request for a review was received."))
                 return redirect(f"/portal/complaints/{complaint.reference}/")
@@ -116,7 +113,7 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "timeline": complaint.visible_events,
             "reviews": list(complaint.reviews.all()),
             "can_review": can_review,
-            "can_withdraw": complaint.status in (Status.RECEIVED, Status.INVESTIGATING),
+            "can_withdraw": Status.WITHDRAWN in TRANSITIONS[complaint.status],
             "review_deadline": clock.add_calendar_days(
                 complaint.decided_at, clock.REVIEW_WINDOW_DAYS
             )

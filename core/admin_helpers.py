@@ -62,6 +62,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.errors import ApplicationError
+from core.forms import reason_field
 from core.roles import AUDITOR
 
 # A filtered changelist counts at most this many rows; past it the count is an estimate.
@@ -82,18 +83,20 @@ def user_is_auditor(user: Any) -> bool:
 class LargeTablePaginator(Paginator):
     """A paginator that never runs an unbounded COUNT(*).
 
-    The count is taken over at most COUNT_CAP + 1 rows (``SELECT COUNT(*) FROM (... LIMIT n)``);
+    The count is taken over at most `count_cap` + 1 rows (``SELECT COUNT(*) FROM (... LIMIT n)``);
     when the cap is reached, PostgreSQL's planner estimate for the whole table is used instead
     (so page links stay usable on a table of millions of rows, approximately numbered).
     """
+
+    count_cap = COUNT_CAP
 
     @cached_property
     def count(self) -> int:
         qs = self.object_list
         if not isinstance(qs, QuerySet):
             return len(qs)
-        capped = qs.order_by()[: COUNT_CAP + 1].count()
-        if capped <= COUNT_CAP:
+        capped = qs.order_by()[: self.count_cap + 1].count()
+        if capped <= self.count_cap:
             return capped
         return max(capped, _estimated_rows(qs))
 
@@ -184,12 +187,7 @@ class StaffModelAdmin(NoDeleteMixin, AuditorReadOnlyMixin, LargeTableMixin, Simp
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text=gettext_lazy("Recorded in the history of every row changed."),
-    )
+    reason = reason_field(help_text=gettext_lazy("Recorded in the history of every row changed."))
 
 
 def reason_action_response(

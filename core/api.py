@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -103,8 +104,6 @@ class RejectUnknownFieldsMixin:
     """
 
     def to_internal_value(self, data: Any) -> Any:
-        from collections.abc import Mapping
-
         if isinstance(data, Mapping):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(str(key) for key in data if key not in writable)

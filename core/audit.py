@@ -45,8 +45,23 @@ def stamp(instance: models.Model, *, actor: Any, reason: str) -> models.Model:
 def save_with_history(
     instance: models.Model, *, actor: Any, reason: str, update_fields: list[str] | None = None
 ) -> None:
+    """Save with simple-history's user and reason, and write the activity trail's row for it
+    (what changed, before -> after, masked) in the same transaction."""
+    from .activity import activity_record_save, snapshot  # activity imports core.models
+
     stamp(instance, actor=actor, reason=reason)
+    created = instance._state.adding
+    before = getattr(instance, "_activity_loaded", None)
     if update_fields is None:
         instance.save()
     else:
         instance.save(update_fields=update_fields)
+    activity_record_save(
+        instance,
+        actor=actor,
+        reason=reason,
+        created=created,
+        before=before,
+        update_fields=update_fields,
+    )
+    instance._activity_loaded = snapshot(instance)  # noqa: SLF001 - the next save diffs from here

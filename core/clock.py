@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59, 999999)
 DAY = timedelta(days=1)
@@ -80,8 +82,6 @@ def due_at(
 ) -> datetime:
     """Deadline of a `days`-day clock started at `received_at`, pushed back by the pauses."""
     if now is None:
-        from django.utils import timezone
-
         now = timezone.now()
     extra = sum(pause_days(p, now=now) for p in paused_periods)
     return add_calendar_days(received_at, days + extra)

@@ -3,6 +3,7 @@ had when these models lived in the backoffice app."""
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -21,6 +22,9 @@ class StepUpVerification(models.Model):
 
     class Meta:
         db_table = "backoffice_stepupverification"
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
         verbose_name = _("step-up verification")
         verbose_name_plural = _("step-up verifications")
         indexes = [models.Index(fields=["user", "-verified_at"], name="stepup_user_time_idx")]
@@ -40,9 +44,88 @@ class PiiAccessLog(models.Model):
 
     class Meta:
         db_table = "backoffice_piiaccesslog"
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
         verbose_name = _("personal-data access")
         verbose_name_plural = _("personal-data accesses")
         indexes = [models.Index(fields=["user", "-at"], name="pii_user_time_idx")]
 
     def __str__(self) -> str:
         return f"{self.user_id} -> {self.subject} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class ActivityEntry(models.Model):
+    """One line of the activity trail (PRODUCT.md "Oversight for managers"): every service write,
+    sign-in, failed sign-in, step-up and unmasked view. Masked values only, so key rotation never
+    touches it. Append-only in the database (a pgtrigger protection, see core/append_only.py);
+    chained by AuditSeal rows (core/seals.py).
+
+    `xact` is the writing transaction's id (PostgreSQL `txid_current()`): the sealer covers only
+    transactions older than every one still running, so a row can never appear below a seal.
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80, blank=True)  # "<app_label>.<model>"
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)  # {field: [before, after]}, masked
+    reason = models.TextField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    xact = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activity trail")
+        indexes = [
+            models.Index(fields=["actor", "-at", "-id"], name="activity_actor_idx"),
+            models.Index(fields=["object_type", "object_id", "-id"], name="activity_object_idx"),
+            models.Index(fields=["action", "-at", "-id"], name="activity_action_idx"),
+            models.Index(fields=["-at", "-id"], name="activity_at_idx"),
+            models.Index(fields=["xact", "id"], name="activity_xact_idx"),
+        ]
+        triggers = [
+            # The writing transaction's id, for the sealer (PostgreSQL only, like all triggers).
+            pgtrigger.Trigger(
+                name="activity_xact",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.Before,
+                func="NEW.xact := txid_current(); RETURN NEW;",
+            ),
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action}"
+
+
+class AuditSeal(models.Model):
+    """A link of the seal chain over the activity trail. The trail is read in (xact, id) order;
+    a seal covers the rows after the previous seal's (last_xact, last_entry_id) up to its own,
+    all of transactions that had finished when it was made, and hashes them chained to the
+    previous seal. `row_digests` holds (id, 16-byte SHA-256 prefix) per row so that
+    `verify_audit` can name the row that was altered, removed or inserted."""
+
+    sealed_at = models.DateTimeField(default=timezone.now)
+    last_xact = models.BigIntegerField()
+    last_entry_id = models.BigIntegerField()
+    row_count = models.IntegerField()
+    row_digests = models.BinaryField()
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
+        verbose_name = _("audit seal")
+        verbose_name_plural = _("audit seals")
+
+    def __str__(self) -> str:
+        return f"seal {self.pk} {self.hash[:12]}"

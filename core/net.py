@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
@@ -31,6 +32,4 @@ def lockout_response(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     message = _("Too many failed sign-in attempts. Try again in 15 minutes.")
     if request.path.startswith("/api/"):
         return JsonResponse({"error": {"code": "locked_out", "message": message}}, status=429)
-    from django.shortcuts import render
-
     return render(request, "core/locked_out.html", {"message": message}, status=429)

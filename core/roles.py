@@ -3,6 +3,7 @@ each role holds is written in `backoffice/roles.py` (the top layer, which knows 
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 AGENT = "agent"
@@ -29,6 +30,4 @@ def user_role(user) -> str | None:
 
 
 def users_in_role(role: str):
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(groups__name=role, is_active=True, is_staff=True)

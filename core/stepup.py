@@ -6,11 +6,16 @@ Services call `stepup_require(actor=...)`, so the rule holds for admin, API and 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.shortcuts import resolve_url
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
+from .activity import activity_record
 from .errors import ApplicationError
 from .models import StepUpVerification
 
@@ -23,7 +28,9 @@ def stepup_verify(*, user, token: str, session_key: str = "", purpose: str = "")
     for device in devices_for_user(user, confirmed=True):
         if device.verify_token(token):
             StepUpVerification.objects.create(user=user, session_key=session_key, purpose=purpose)
+            activity_record(actor=user, action="auth.stepup", obj=user, reason=purpose)
             return True
+    activity_record(actor=user, action="auth.stepup_failed", obj=user, reason=purpose)
     return False
 
 
@@ -43,9 +50,4 @@ def stepup_require(*, actor) -> None:
 
 def stepup_url(next_url: str) -> str:
     """Where to send a staff member who needs a fresh code before `next_url`."""
-    from urllib.parse import urlencode
-
-    from django.contrib.auth import REDIRECT_FIELD_NAME
-    from django.shortcuts import resolve_url
-
     return f"{resolve_url('admin:stepup')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"

@@ -1,3 +1,5 @@
+"""The notices app (label `notices`, unchanged since it moved out of backoffice/)."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

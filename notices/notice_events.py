@@ -1,4 +1,4 @@
-"""Notice events of the outbox itself (staff alerts). See backoffice/notices/events.py."""
+"""Notice events of the outbox itself (staff alerts). See notices/events.py."""
 
 EVENTS = {
     # A notice failed after its last try (or its worker was lost): managers are told.

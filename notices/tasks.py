@@ -1,4 +1,5 @@
-"""Celery tasks of the outbox. Tasks take ids and call one service."""
+"""Celery tasks of the outbox. Tasks take ids and call one service; the services publish this
+task by its name (`NOTICE_SEND_TASK`), so they never import this module."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from .services import NOTICE_SEND_TASK, notice_send
+
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="notices.send", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=NOTICE_SEND_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def notice_send_task(notice_id: int) -> str:
-    from .services import notice_send
-
     outcome = notice_send(notice_id=notice_id)
     if outcome.retry_at is not None:
         wait = (outcome.retry_at - timezone.now()).total_seconds()

@@ -1,18 +1,21 @@
-"""Every write of the complaints domain. One transaction per function: lock the rows (pk order),
-check the allowed-from state under the lock, save with history, write the case event, enqueue
-the notices in the same transaction (PRODUCT.md, STYLE.md)."""
+"""Every write of the complaints domain, split by step of a case:
+
+- `intake.py`: filing a complaint (portal, API, phone, letter), disputing its loans in the
+  ledger, and incident detection;
+- `workflow.py`: assignment, notes, messages, the decision clock, the customer's withdrawal;
+- `decision.py`: drafting, approving (maker-checker, step-up), returning, applying and closing;
+- `review.py`: the customer's request for a review and its decision;
+- `common.py`: the transition and permission checks, the clock's due date, notices, stakes.
+
+One transaction per entry point: lock the rows (complaints.locks, in the global order), check
+the allowed-from state under the lock, save with history, write the case events
+(complaints.events), enqueue the notices in the same transaction (PRODUCT.md, STYLE.md). Ledger
+rows are written only through accounts.services.
+"""
 
 from __future__ import annotations
 
-from .common import (
-    INCIDENT_THRESHOLD,
-    INCIDENT_WINDOW,
-    _event,
-    _notify_customer,
-    _notify_staff,
-    complaint_for_update,
-    complaint_staff_with_stake,
-)
+from .common import complaint_staff_with_stake
 from .decision import (
     ItemDecision,
     complaint_close,
@@ -20,7 +23,7 @@ from .decision import (
     complaint_decision_approve,
     complaint_decision_return,
 )
-from .intake import complaint_submit, incident_check
+from .intake import INCIDENT_THRESHOLD, INCIDENT_WINDOW, complaint_submit, incident_check
 from .review import review_decide, review_request, review_staff_excluded
 from .workflow import (
     complaint_assign,
@@ -38,9 +41,6 @@ __all__ = [
     "INCIDENT_THRESHOLD",
     "INCIDENT_WINDOW",
     "ItemDecision",
-    "_event",
-    "_notify_customer",
-    "_notify_staff",
     "complaint_assign",
     "complaint_close",
     "complaint_decide",
@@ -49,7 +49,6 @@ __all__ = [
     "complaint_extend",
     "complaint_extension_approve",
     "complaint_extension_request",
-    "complaint_for_update",
     "complaint_message_send",
     "complaint_note_add",
     "complaint_pause",

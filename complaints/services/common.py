@@ -1,47 +1,39 @@
-"""Shared helpers of the complaint services: locks, transitions, case events, notices."""
+"""What the complaint services share: the transition check, the permission check, the decision
+clock's arithmetic, the notices to the customer and to staff, and who has a stake in a case.
+(Row locks are in complaints.locks, case events in complaints.events.)"""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import hooks as account_hooks
 from accounts.models import User
-from core.audit import save_with_history
 from core.errors import ApplicationError, Forbidden
+from notices.models import Notice
+from notices.services import notice_enqueue, notice_enqueue_staff
 
 from .. import clock
-from ..enums import (
-    TRANSITIONS,
-    Category,
-    EventType,
-    Status,
-)
-from ..models import (
-    CaseEvent,
-    Complaint,
-)
-
-INCIDENT_THRESHOLD = 5
-INCIDENT_WINDOW = timedelta(hours=24)
+from ..enums import TRANSITIONS, Category, Status
+from ..models import Complaint
 
 
-def _reference() -> str:
+def reference_new() -> str:
     return f"CP{timezone.localdate():%Y%m%d}{secrets.token_hex(4).upper()}"
 
 
-def complaint_for_update(*, complaint_id: int) -> Complaint:
-    try:
-        return Complaint.objects.select_for_update().get(pk=complaint_id)
-    except Complaint.DoesNotExist as exc:
-        raise ApplicationError(_("No such complaint."), code="not_found", status=404) from exc
+def origin_of(complaint: Complaint) -> str:
+    """How the ledger names this case (the `origin` of its credit-report rows, the reason of
+    its loans' history rows)."""
+    return f"complaint:{complaint.reference}"
 
 
-def _transition(complaint: Complaint, new_status: str) -> str:
+def transition(complaint: Complaint, new_status: str) -> str:
+    """Move the (locked) complaint to `new_status` if TRANSITIONS allow it; returns the old."""
     old = complaint.status
     if new_status not in TRANSITIONS[old]:
         raise ApplicationError(
@@ -53,34 +45,22 @@ def _transition(complaint: Complaint, new_status: str) -> str:
     return old
 
 
-def _event(
-    complaint: Complaint,
-    type: str,
-    *,
-    actor: User,
-    old: str = "",
-    new: str = "",
-    text: str = "",
-    visible: bool = False,
-    at: datetime | None = None,
-) -> CaseEvent:
-    event = CaseEvent(
-        complaint=complaint,
-        type=type,
-        actor=actor,
-        old=str(old)[:64],
-        new=str(new)[:64],
-        text=text,
-        customer_visible=visible,
-        at=at or timezone.now(),
-    )
-    save_with_history(event, actor=actor, reason=str(EventType(type).label))
-    return event
-
-
-def _require_perm(actor: User, perm: str) -> None:
+def require_perm(actor: User, perm: str) -> None:
     if not (actor.is_active and actor.is_staff and actor.has_perm(perm)):
         raise Forbidden(_("You are not allowed to do this."), code="forbidden")
+
+
+def require_reason(reason: str, *, field: str = "reason") -> None:
+    if not reason.strip():
+        raise ApplicationError(
+            _("Give the reason."), code="invalid", status=400, fields={field: [_("Required.")]}
+        )
+
+
+def recompute_due(complaint: Complaint) -> None:
+    complaint.due_at = clock.add_calendar_days(
+        complaint.received_at, complaint.clock_days + complaint.paused_days
+    )
 
 
 def _context(complaint: Complaint, **extra) -> dict:
@@ -93,9 +73,9 @@ def _context(complaint: Complaint, **extra) -> dict:
     }
 
 
-def _notify_customer(complaint: Complaint, event: str, *, actor: User, key: str = "", **extra):
-    from notices.services import notice_enqueue
-
+def notify_customer(
+    complaint: Complaint, event: str, *, actor: User, key: str = "", **extra
+) -> list[Notice]:
     return notice_enqueue(
         event=event,
         recipient=complaint.customer.user,
@@ -106,17 +86,18 @@ def _notify_customer(complaint: Complaint, event: str, *, actor: User, key: str 
     )
 
 
-def _notify_staff(event: str, *, actor: User, obj=None, role=None, user=None, key="", **ctx):
-    from notices.services import notice_enqueue_staff
-
+def notify_staff(
+    event: str,
+    *,
+    actor: User,
+    obj: models.Model | None = None,
+    role: str | None = None,
+    user: User | None = None,
+    key: str = "",
+    **context,
+) -> list[Notice]:
     return notice_enqueue_staff(
-        event=event, context=ctx, actor=actor, role=role, user=user, obj=obj, key=key
-    )
-
-
-def _recompute_due(complaint: Complaint) -> None:
-    complaint.due_at = clock.add_calendar_days(
-        complaint.received_at, complaint.clock_days + complaint.paused_days
+        event=event, context=context, actor=actor, role=role, user=user, obj=obj, key=key
     )
 
 

@@ -1,9 +1,17 @@
-"""The decision per disputed record, its approval (maker-checker, step-up) and closing."""
+"""The decision per disputed record, its approval (maker-checker, step-up) and closing.
+
+Applying a decision is a composition of the ledger's services, under the locks of
+complaints.locks.complaint_with_ledger_for_update (account, loans, then the complaint): upheld
+records are reversed (`loans_reverse`) and a credit-report correction opens for each
+(`correction_open`); rejected ones stand again (`loan_undispute`); the case's objection marks
+are settled (`objections_settle`). complaints never writes a ledger row itself.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,39 +19,34 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.enums import CorrectionKind, CorrectionStatus, LoanStatus
-from accounts.models import CreditReportCorrection, LoanRecord, User
+from accounts.enums import LoanStatus
+from accounts.models import AuthorizationEvent, User
 from core import roles
 from core.audit import save_with_history
 from core.errors import ApplicationError
 from core.stepup import stepup_require
+from notices.services import notice_is_delivered
 
-from .. import clock
-from ..enums import (
-    EventType,
-    ItemOutcome,
-    Outcome,
-    ReviewStatus,
-    RootCause,
-    Status,
-)
-from ..models import (
-    ZERO,
-    Compensation,
-    Complaint,
-    DisputedItem,
-)
-from .common import (
-    _event,
-    _notify_customer,
-    _notify_staff,
-    _require_perm,
-    _transition,
+from .. import clock, events
+from ..enums import DECIDABLE_STATUSES, ItemOutcome, Outcome, ReviewStatus, RootCause, Status
+from ..locks import (
+    LockedCase,
+    compensation_for_update,
     complaint_for_update,
-    complaint_staff_with_stake,
+    complaint_with_ledger_for_update,
 )
+from ..models import ZERO, Compensation, Complaint, DisputedItem
+from .common import (
+    complaint_staff_with_stake,
+    notify_customer,
+    notify_staff,
+    origin_of,
+    require_perm,
+    transition,
+)
+
+DRAFT_FIELDS = ["decision_text", "root_cause", "outcome", "drafted_by", "approved_by"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,67 @@ class ItemDecision:
     reasons: str
 
 
+def _decision_errors(
+    *,
+    items: list[DisputedItem],
+    by_id: dict[int, ItemDecision],
+    decision_text: str,
+    root_cause: str,
+    compensation_amount: Decimal | None,
+    compensation_reason: str,
+    outcome: str | None,
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not decision_text.strip():
+        errors["decision_text"] = [_("Required.")]
+    if root_cause not in RootCause.values:
+        errors["root_cause"] = [_("Choose a root cause.")]
+    for item in items:
+        d = by_id.get(item.pk)
+        if d is None or d.outcome not in ItemOutcome.values:
+            errors[f"item_{item.pk}"] = [_("Decide this loan record.")]
+        elif not d.reasons.strip():
+            errors[f"item_{item.pk}"] = [_("Give the reasons.")]
+    if set(by_id) - {i.pk for i in items}:
+        errors["items"] = [_("Unknown disputed record.")]
+    if compensation_amount is not None and compensation_amount <= 0:
+        errors["compensation_amount"] = [_("Must be more than zero.")]
+    if compensation_amount is not None and not compensation_reason.strip():
+        errors["compensation_reason"] = [_("Required.")]
+    if not items and outcome not in (Outcome.UPHELD, Outcome.PARTIALLY_UPHELD, Outcome.REJECTED):
+        errors["outcome"] = [_("Choose the outcome.")]
+    return errors
+
+
+def _items_outcome(items: list[DisputedItem]) -> str:
+    upheld = sum(1 for i in items if i.outcome == ItemOutcome.UPHELD)
+    if upheld == len(items):
+        return Outcome.UPHELD
+    return Outcome.REJECTED if upheld == 0 else Outcome.PARTIALLY_UPHELD
+
+
 def _reversal_total(items: Iterable[DisputedItem]) -> Decimal:
     return sum((i.loan.amount for i in items if i.outcome == ItemOutcome.UPHELD), ZERO)
+
+
+def _items_decide(
+    items: list[DisputedItem], by_id: dict[int, ItemDecision], *, actor: User, reason: str
+) -> None:
+    for item in items:
+        item.outcome = by_id[item.pk].outcome
+        item.reasons = by_id[item.pk].reasons.strip()
+        save_with_history(item, actor=actor, reason=reason, update_fields=["outcome", "reasons"])
+
+
+def _compensation_propose(
+    complaint: Complaint, *, amount: Decimal, text: str, actor: User, reason: str
+) -> Compensation:
+    comp = compensation_for_update(complaint=complaint) or Compensation(complaint=complaint)
+    comp.amount = amount
+    comp.reason = text.strip()
+    comp.proposed_by = actor
+    save_with_history(comp, actor=actor, reason=reason)
+    return comp
 
 
 @transaction.atomic
@@ -73,272 +135,150 @@ def complaint_decide(
     """Draft the decision (one outcome per disputed record, reasons, root cause, optional
     compensation). It applies at once, or waits for a reviewer's approval when the reversal
     exceeds DECISION_APPROVAL_THRESHOLD in total or compensation is paid."""
-    _require_perm(actor, "complaints.work_complaint")
-    complaint = complaint_for_update(complaint_id=complaint_id)
-    if complaint.status not in (Status.RECEIVED, Status.INVESTIGATING):
+    require_perm(actor, "complaints.work_complaint")
+    case = complaint_with_ledger_for_update(complaint_id=complaint_id)
+    complaint, items = case.complaint, case.items
+    if complaint.status not in DECIDABLE_STATUSES:
         raise ApplicationError(
             _("A decision can only be drafted while the complaint is being investigated."),
             code="invalid_complaint_transition",
         )
     if actor.pk in complaint_staff_with_stake(complaint=complaint):
         raise ApplicationError(_("You have a stake in this case."), code="conflict_of_interest")
-    errors: dict[str, list[str]] = {}
-    if not decision_text.strip():
-        errors["decision_text"] = [_("Required.")]
-    if root_cause not in RootCause.values:
-        errors["root_cause"] = [_("Choose a root cause.")]
-    items = list(
-        DisputedItem.objects.select_for_update()
-        .filter(complaint=complaint)
-        .select_related("loan")
-        .order_by("pk")
-    )
     by_id = {d.item_id: d for d in item_decisions}
-    for item in items:
-        d = by_id.get(item.pk)
-        if d is None or d.outcome not in ItemOutcome.values:
-            errors[f"item_{item.pk}"] = [_("Decide this loan record.")]
-        elif not d.reasons.strip():
-            errors[f"item_{item.pk}"] = [_("Give the reasons.")]
-    if set(by_id) - {i.pk for i in items}:
-        errors["items"] = [_("Unknown disputed record.")]
-    if compensation_amount is not None and compensation_amount <= 0:
-        errors["compensation_amount"] = [_("Must be more than zero.")]
-    if compensation_amount is not None and not compensation_reason.strip():
-        errors["compensation_reason"] = [_("Required.")]
-    if not items and outcome not in (Outcome.UPHELD, Outcome.PARTIALLY_UPHELD, Outcome.REJECTED):
-        errors["outcome"] = [_("Choose the outcome.")]
+    errors = _decision_errors(
+        items=items,
+        by_id=by_id,
+        decision_text=decision_text,
+        root_cause=root_cause,
+        compensation_amount=compensation_amount,
+        compensation_reason=compensation_reason,
+        outcome=outcome,
+    )
     if errors:
         raise ApplicationError(
             _("The decision is not complete."), code="invalid", status=400, fields=errors
         )
-    for item in items:
-        d = by_id[item.pk]
-        item.outcome = d.outcome
-        item.reasons = d.reasons.strip()
-        save_with_history(item, actor=actor, reason=reason, update_fields=["outcome", "reasons"])
-    if items:
-        upheld = sum(1 for i in items if i.outcome == ItemOutcome.UPHELD)
-        outcome = (
-            Outcome.UPHELD
-            if upheld == len(items)
-            else Outcome.REJECTED
-            if upheld == 0
-            else Outcome.PARTIALLY_UPHELD
-        )
+    _items_decide(items, by_id, actor=actor, reason=reason)
+    comp = None
     if compensation_amount is not None:
-        comp = Compensation.objects.filter(complaint=complaint).first()
-        if comp is None:
-            comp = Compensation(complaint=complaint, proposed_by=actor)
-        comp.amount = compensation_amount
-        comp.reason = compensation_reason.strip()
-        comp.proposed_by = actor
-        save_with_history(comp, actor=actor, reason=reason)
-    else:
-        comp = None
+        comp = _compensation_propose(
+            complaint,
+            amount=compensation_amount,
+            text=compensation_reason,
+            actor=actor,
+            reason=reason,
+        )
     complaint.decision_text = decision_text.strip()
     complaint.root_cause = root_cause
-    complaint.outcome = outcome
+    complaint.outcome = _items_outcome(items) if items else outcome
     complaint.drafted_by = actor
     complaint.approved_by = None
-    old = complaint.status
-    needs_approval = (
-        _reversal_total(items) > settings.DECISION_APPROVAL_THRESHOLD or comp is not None
+    events.decision_drafted_event(
+        complaint=complaint, actor=actor, outcome=complaint.outcome, reason=reason
     )
-    _event(complaint, EventType.DRAFTED, actor=actor, new=outcome, text=reason)
-    if needs_approval:
-        _transition(complaint, Status.PENDING_APPROVAL)
+    if _reversal_total(items) > settings.DECISION_APPROVAL_THRESHOLD or comp is not None:
+        return _decision_submit(complaint, actor=actor, reason=reason)
+    return _decision_apply(case, actor=actor, reason=reason, old_status=complaint.status)
+
+
+def _decision_submit(complaint: Complaint, *, actor: User, reason: str) -> Complaint:
+    """The draft waits for a reviewer (pending_approval); nothing is applied yet."""
+    old_status = transition(complaint, Status.PENDING_APPROVAL)
+    save_with_history(
+        complaint, actor=actor, reason=reason, update_fields=[*DRAFT_FIELDS, "status"]
+    )
+    events.decision_submitted_event(complaint=complaint, actor=actor, from_status=old_status)
+    notify_staff(
+        "staff.decision_approval",
+        actor=actor,
+        obj=complaint,
+        role=roles.REVIEWER,
+        key=timezone.now().isoformat(),
+        reference=complaint.reference,
+    )
+    return complaint
+
+
+def _ledger_apply(case: LockedCase, *, actor: User, reason: str, now: datetime) -> None:
+    """The decided records in the ledger: upheld ones reversed with a correction each, the
+    others standing again; the case's objection marks settled."""
+    complaint = case.complaint
+    origin = origin_of(complaint)
+    upheld = [i for i in case.items if i.outcome == ItemOutcome.UPHELD]
+    before = {i.loan_id: i.loan.status for i in upheld}
+    reversals = account_services.loans_reverse(
+        account=case.account, loans=[i.loan for i in upheld], actor=actor, reason=origin
+    )
+    for item in upheld:
+        reversal = reversals[item.loan_id]
+        item.reversed_outstanding = reversal.reversed_outstanding
+        item.refunded_repaid = reversal.refunded_repaid
+        item.refunded_fees = reversal.refunded_fees
+        item.refunded_interest = reversal.refunded_interest
+        account_services.correction_open(
+            account=case.account,
+            loan=item.loan,
+            origin=origin,
+            text=item.reasons,
+            opened_at=now,
+            due_at=clock.add_calendar_days(complaint.received_at, clock.OBJECTION_DAYS),
+            actor=actor,
+            reason=reason,
+        )
+        events.loan_reversed_event(
+            complaint=complaint, actor=actor, loan=item.loan, from_status=before[item.loan_id]
+        )
+    for item in case.items:
+        if item.outcome != ItemOutcome.UPHELD and item.loan.status == LoanStatus.DISPUTED:
+            account_services.loan_undispute(loan=item.loan, actor=actor, reason=origin)
+        item.applied_at = now
         save_with_history(
-            complaint,
+            item,
             actor=actor,
             reason=reason,
             update_fields=[
-                "decision_text",
-                "root_cause",
-                "outcome",
-                "drafted_by",
-                "approved_by",
-                "status",
+                "reversed_outstanding",
+                "refunded_repaid",
+                "refunded_fees",
+                "refunded_interest",
+                "applied_at",
             ],
         )
-        _event(complaint, EventType.SUBMITTED, actor=actor, old=old, new=complaint.status)
-        _notify_staff(
-            "staff.decision_approval",
-            actor=actor,
-            obj=complaint,
-            role=roles.REVIEWER,
-            key=timezone.now().isoformat(),
-            reference=complaint.reference,
-        )
-        return complaint
-    return _decision_apply(complaint, items, actor=actor, reason=reason, old_status=old)
+    account_services.objections_settle(
+        origin=origin, loan_ids=[i.loan_id for i in case.items], actor=actor, reason=reason, now=now
+    )
 
 
-def _decision_apply(
-    complaint: Complaint,
-    items: list[DisputedItem],
-    *,
-    actor: User,
-    reason: str,
-    old_status: str,
-) -> Complaint:
+def _decision_apply(case: LockedCase, *, actor: User, reason: str, old_status: str) -> Complaint:
+    """The decision takes effect: the ledger, the compensation paid, the case decided, the
+    customer told (with the authorization on record for each rejected record)."""
+    complaint = case.complaint
     now = timezone.now()
-    origin = f"complaint:{complaint.reference}"
-    if items:
-        account = account_selectors.account_for_update(account_id=items[0].loan.account_id)
-        loans = {
-            loan.pk: loan
-            for loan in LoanRecord.objects.select_for_update()
-            .filter(pk__in=[i.loan_id for i in items])
-            .order_by("pk")
-        }
-        objections = {
-            c.loan_id: c
-            for c in CreditReportCorrection.objects.select_for_update()
-            .filter(origin=origin, kind=CorrectionKind.OBJECTION, loan_id__in=list(loans))
-            .order_by("pk")
-        }
-        restored = ZERO
-        for item in items:
-            loan = loans[item.loan_id]
-            if item.outcome == ItemOutcome.UPHELD:
-                account_services.loan_transition_check(loan, LoanStatus.REVERSED)
-                item.reversed_outstanding = loan.outstanding_amount
-                item.refunded_repaid = loan.amount - loan.outstanding_amount
-                item.refunded_fees = loan.fees
-                item.refunded_interest = loan.interest
-                restored += loan.outstanding_amount
-                loan.status = LoanStatus.REVERSED
-                loan.outstanding_amount = ZERO
-                loan.fees = ZERO
-                loan.interest = ZERO
-                loan.collection_paused = True
-                save_with_history(
-                    loan,
-                    actor=actor,
-                    reason=origin,
-                    update_fields=[
-                        "status",
-                        "outstanding_amount",
-                        "fees",
-                        "interest",
-                        "collection_paused",
-                    ],
-                )
-                correction = CreditReportCorrection(
-                    account=account,
-                    loan=loan,
-                    kind=CorrectionKind.CORRECTION,
-                    reason=item.reasons,
-                    origin=origin,
-                    due_at=clock.add_calendar_days(complaint.received_at, clock.OBJECTION_DAYS),
-                )
-                save_with_history(correction, actor=actor, reason=reason)
-                _event(
-                    complaint,
-                    EventType.LOAN_REVERSED,
-                    actor=actor,
-                    old=LoanStatus.DISPUTED,
-                    new=LoanStatus.REVERSED,
-                    text=loan.reference,
-                    visible=True,
-                )
-            elif loan.status == LoanStatus.DISPUTED:
-                # Rejected: the record stands again; collection resumes.
-                loan.status = (
-                    LoanStatus.POSTED if loan.outstanding_amount > 0 else (LoanStatus.REPAID)
-                )
-                loan.collection_paused = False
-                save_with_history(
-                    loan, actor=actor, reason=origin, update_fields=["status", "collection_paused"]
-                )
-            item.applied_at = now
-            save_with_history(
-                item,
-                actor=actor,
-                reason=reason,
-                update_fields=[
-                    "reversed_outstanding",
-                    "refunded_repaid",
-                    "refunded_fees",
-                    "refunded_interest",
-                    "applied_at",
-                ],
-            )
-            objection = objections.get(loan.pk)
-            if objection is not None and objection.status in (
-                CorrectionStatus.OPEN,
-                CorrectionStatus.SENT,
-            ):
-                objection.status = CorrectionStatus.SETTLED
-                objection.settled_at = now
-                save_with_history(
-                    objection, actor=actor, reason=reason, update_fields=["status", "settled_at"]
-                )
-        if restored:
-            account.outstanding_balance -= restored
-            account.available_credit = min(
-                account.credit_limit, account.available_credit + restored
-            )
-            save_with_history(
-                account,
-                actor=actor,
-                reason=origin,
-                update_fields=["outstanding_balance", "available_credit"],
-            )
-    comp = Compensation.objects.select_for_update().filter(complaint=complaint).first()
+    if case.items:
+        _ledger_apply(case, actor=actor, reason=reason, now=now)
+    comp = compensation_for_update(complaint=complaint)
     if comp is not None and comp.paid_at is None:
         comp.paid_at = now
         save_with_history(comp, actor=actor, reason=reason, update_fields=["paid_at"])
-
-    _transition(complaint, Status.DECIDED)
+    transition(complaint, Status.DECIDED)
     complaint.decided_at = now
     complaint.paused_at = None
     save_with_history(
         complaint,
         actor=actor,
         reason=reason,
-        update_fields=[
-            "status",
-            "decided_at",
-            "decision_text",
-            "root_cause",
-            "outcome",
-            "drafted_by",
-            "approved_by",
-            "paused_at",
-        ],
+        update_fields=[*DRAFT_FIELDS, "status", "decided_at", "paused_at"],
     )
-    _event(
-        complaint,
-        EventType.DECIDED,
-        actor=actor,
-        old=old_status,
-        new=complaint.outcome,
-        text=complaint.decision_text,
-        visible=True,
-    )
-    lines = []
-    trails = _trail_summaries([i.loan_id for i in items if i.outcome == ItemOutcome.REJECTED])
-    for item in items:
-        line = (
-            f"{item.loan.reference} ({item.loan.amount}): "
-            f"{ItemOutcome(item.outcome).label} - {item.reasons}"
-        )
-        if item.outcome == ItemOutcome.REJECTED and trails.get(item.loan_id):
-            # Rejected: tell the customer which evidence shows they authorized it.
-            line += " | " + _("Authorization on record: %(trail)s") % {
-                "trail": "; ".join(trails[item.loan_id])
-            }
-        lines.append(line)
-    _notify_customer(
+    events.complaint_decided_event(complaint=complaint, actor=actor, from_status=old_status)
+    notify_customer(
         complaint,
         "complaint.decided",
         actor=actor,
         key=now.isoformat(),
         outcome=str(Outcome(complaint.outcome).label),
         decision_text=complaint.decision_text,
-        items=lines,
+        items=_item_lines(case.items),
         compensation=str(comp.amount) if comp is not None else "",
         review_deadline=timezone.localtime(
             clock.add_calendar_days(now, clock.REVIEW_WINDOW_DAYS)
@@ -347,9 +287,25 @@ def _decision_apply(
     return complaint
 
 
-def _trail_summaries(loan_ids: list[int]) -> dict[int, list[str]]:
-    from accounts.models import AuthorizationEvent
+def _item_lines(items: list[DisputedItem]) -> list[str]:
+    """One line per record for the decision notice; a rejected one names the evidence that
+    shows the customer authorized it."""
+    trails = _trail_summaries([i.loan_id for i in items if i.outcome == ItemOutcome.REJECTED])
+    lines = []
+    for item in items:
+        line = (
+            f"{item.loan.reference} ({item.loan.amount}): "
+            f"{ItemOutcome(item.outcome).label} - {item.reasons}"
+        )
+        if item.outcome == ItemOutcome.REJECTED and trails.get(item.loan_id):
+            line += " | " + _("Authorization on record: %(trail)s") % {
+                "trail": "; ".join(trails[item.loan_id])
+            }
+        lines.append(line)
+    return lines
 
+
+def _trail_summaries(loan_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if not loan_ids:
         return out
@@ -363,48 +319,39 @@ def _trail_summaries(loan_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def _decision_for_review(*, complaint_id: int, actor: User, own_draft: str) -> Complaint:
-    """Lock a complaint whose decision waits for approval, for a reviewer who did not draft it
-    (`own_draft` is the refusal when they did)."""
-    _require_perm(actor, "complaints.approve_decision")
-    complaint = complaint_for_update(complaint_id=complaint_id)
+def _pending_approval_check(complaint: Complaint, *, actor: User, own_draft: str) -> None:
+    """The (locked) decision waits for approval, and `actor` did not draft it (`own_draft` is
+    the refusal when they did)."""
     if complaint.status != Status.PENDING_APPROVAL:
         raise ApplicationError(
             _("This decision is not waiting for approval."), code="invalid_complaint_transition"
         )
     if complaint.drafted_by_id == actor.pk:
         raise ApplicationError(own_draft, code="maker_checker", status=403)
-    return complaint
 
 
 @transaction.atomic
 def complaint_decision_approve(*, complaint_id: int, actor: User, reason: str) -> Complaint:
     """A reviewer (not the drafter, with a fresh one-time code) approves: the decision applies."""
-    complaint = _decision_for_review(
-        complaint_id=complaint_id,
-        actor=actor,
-        own_draft=_("The drafter of a decision cannot approve it."),
+    require_perm(actor, "complaints.approve_decision")
+    case = complaint_with_ledger_for_update(complaint_id=complaint_id)
+    complaint = case.complaint
+    _pending_approval_check(
+        complaint, actor=actor, own_draft=_("The drafter of a decision cannot approve it.")
     )
     stepup_require(actor=actor)
     complaint.approved_by = actor
-    _event(complaint, EventType.APPROVED, actor=actor, text=reason)
-    items = list(
-        DisputedItem.objects.select_for_update()
-        .filter(complaint=complaint)
-        .select_related("loan")
-        .order_by("pk")
-    )
-    return _decision_apply(
-        complaint, items, actor=actor, reason=reason, old_status=Status.PENDING_APPROVAL
-    )
+    events.decision_approved_event(complaint=complaint, actor=actor, reason=reason)
+    return _decision_apply(case, actor=actor, reason=reason, old_status=Status.PENDING_APPROVAL)
 
 
 @transaction.atomic
 def complaint_decision_return(*, complaint_id: int, actor: User, reason: str) -> Complaint:
-    complaint = _decision_for_review(
-        complaint_id=complaint_id,
-        actor=actor,
-        own_draft=_("The drafter of a decision cannot review it."),
+    """A reviewer sends the draft back to the investigation, saying what to change."""
+    require_perm(actor, "complaints.approve_decision")
+    complaint = complaint_for_update(complaint_id=complaint_id)
+    _pending_approval_check(
+        complaint, actor=actor, own_draft=_("The drafter of a decision cannot review it.")
     )
     if not reason.strip():
         raise ApplicationError(
@@ -413,11 +360,13 @@ def complaint_decision_return(*, complaint_id: int, actor: User, reason: str) ->
             status=400,
             fields={"reason": [_("Required.")]},
         )
-    old = _transition(complaint, Status.INVESTIGATING)
+    old_status = transition(complaint, Status.INVESTIGATING)
     save_with_history(complaint, actor=actor, reason=reason, update_fields=["status"])
-    _event(complaint, EventType.RETURNED, actor=actor, old=old, new=complaint.status, text=reason)
+    events.decision_returned_event(
+        complaint=complaint, actor=actor, from_status=old_status, reason=reason
+    )
     if complaint.drafted_by_id:
-        _notify_staff(
+        notify_staff(
             "staff.decision_returned",
             actor=actor,
             obj=complaint,
@@ -432,9 +381,7 @@ def complaint_decision_return(*, complaint_id: int, actor: User, reason: str) ->
 @transaction.atomic
 def complaint_close(*, complaint_id: int, actor: User, reason: str) -> Complaint:
     """Close a decided case, only once its decision notice was actually delivered."""
-    from notices.services import notice_is_delivered
-
-    _require_perm(actor, "complaints.work_complaint")
+    require_perm(actor, "complaints.work_complaint")
     complaint = complaint_for_update(complaint_id=complaint_id)
     if complaint.status != Status.DECIDED:
         raise ApplicationError(
@@ -452,8 +399,8 @@ def complaint_close(*, complaint_id: int, actor: User, reason: str) -> Complaint
         )
     if complaint.reviews.filter(status=ReviewStatus.SUBMITTED).exists():
         raise ApplicationError(_("A review is still open."), code="review_open")
-    old = _transition(complaint, Status.CLOSED)
+    old_status = transition(complaint, Status.CLOSED)
     complaint.closed_at = timezone.now()
     save_with_history(complaint, actor=actor, reason=reason, update_fields=["status", "closed_at"])
-    _event(complaint, EventType.CLOSED, actor=actor, old=old, new=complaint.status, visible=True)
+    events.complaint_closed_event(complaint=complaint, actor=actor, from_status=old_status)
     return complaint

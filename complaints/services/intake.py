@@ -1,45 +1,137 @@
-"""Intake of complaints (portal, API, phone and letter) and incident detection."""
+"""Intake of complaints (portal, API, phone and letter) and incident detection.
+
+A complaint about loans the customer did not make disputes each of them in the ledger
+(accounts.services: `loan_dispute`, `objection_open`, `account_freeze`), in the same
+transaction as the complaint, its disputed items and its case events.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from accounts import selectors as account_selectors
+from accounts import locks as account_locks
 from accounts import services as account_services
-from accounts.enums import AccountStatus, CorrectionKind, LoanStatus
-from accounts.models import CreditAccount, CreditReportCorrection, Customer, LoanRecord, User
+from accounts.enums import AccountStatus, LoanStatus
+from accounts.models import CreditAccount, Customer, LoanRecord, User
 from core import roles
 from core.audit import save_with_history
 from core.errors import ApplicationError
 
-from .. import clock
-from ..enums import (
-    AlertDimension,
-    Category,
-    Channel,
-    EventType,
-    Status,
-)
-from ..models import (
-    Complaint,
-    DisputedItem,
-    IncidentAlert,
-)
+from .. import clock, events
+from ..enums import AlertDimension, Category, Channel
+from ..models import Complaint, DisputedItem, IncidentAlert
 from .common import (
-    INCIDENT_THRESHOLD,
-    INCIDENT_WINDOW,
-    _event,
-    _notify_customer,
-    _notify_staff,
-    _reference,
-    _require_perm,
+    notify_customer,
+    notify_staff,
+    origin_of,
+    reference_new,
+    require_perm,
 )
+
+# Stored in the objection mark's own text, read later by staff and the bureau's file.
+OBJECTION_TEXT = gettext_noop("The customer disputes this loan record.")
+INCIDENT_REASON = gettext_noop("incident alert")
+DISPUTABLE_LOAN_STATUSES = (LoanStatus.POSTED, LoanStatus.REPAID)
+# An incident: this many unauthorized-loan complaints within the window sharing a value.
+INCIDENT_THRESHOLD = 5
+INCIDENT_WINDOW = timedelta(hours=24)
+
+
+def _intake_check(
+    *,
+    category: str,
+    channel: str,
+    description: str,
+    loan_ids: list[int],
+    account_id: int | None,
+    account_compromised: bool,
+) -> None:
+    """Refuse an incomplete complaint, naming each field."""
+    errors: dict[str, list[str]] = {}
+    if category not in Category.values:
+        errors["category"] = [_("Choose a valid category.")]
+    if channel not in Channel.values:
+        errors["channel"] = [_("Choose a valid channel.")]
+    if not (description or "").strip():
+        errors["description"] = [_("Tell us what happened.")]
+    if category == Category.UNAUTHORIZED_LOAN and not loan_ids:
+        errors["loan_records"] = [_("Choose the loan records you did not make.")]
+    if (loan_ids or account_compromised) and account_id is None:
+        errors["account"] = [_("Choose the account.")]
+    if errors:
+        raise ApplicationError(
+            _("The complaint is not complete."), code="invalid", status=400, fields=errors
+        )
+
+
+def _ledger_for_intake(
+    *, customer: Customer, account_id: int | None, loan_ids: list[int], category: str
+) -> tuple[CreditAccount | None, list[LoanRecord]]:
+    """Lock the customer's account and the chosen loans (global order), refusing another's
+    account, a loan of another account, and a loan that cannot be disputed."""
+    if account_id is None:
+        return None, []
+    account = account_locks.account_for_update(account_id=account_id)
+    if account.customer_id != customer.pk:
+        raise ApplicationError(
+            _("Choose one of your accounts."),
+            code="invalid",
+            status=400,
+            fields={"account": [_("Not one of your accounts.")]},
+        )
+    loans = account_locks.loans_for_update(loan_ids=loan_ids, account_id=account_id)
+    if len(loans) != len(loan_ids):
+        raise ApplicationError(
+            _("Choose loan records of this account."),
+            code="invalid",
+            status=400,
+            fields={"loan_records": [_("Not a loan record of this account.")]},
+        )
+    for loan in loans:
+        if category == Category.UNAUTHORIZED_LOAN and loan.status not in DISPUTABLE_LOAN_STATUSES:
+            raise ApplicationError(
+                _("Loan record %(ref)s is already %(status)s.")
+                % {"ref": loan.reference, "status": loan.get_status_display()},
+                code="loan_not_disputable",
+                fields={"loan_records": [_("Already disputed or reversed.")]},
+            )
+    return account, loans
+
+
+def _loan_dispute(
+    complaint: Complaint, loan: LoanRecord, *, account: CreditAccount, actor: User, reason: str
+) -> None:
+    """The loan becomes `disputed` (collection paused) with a 20-day objection mark."""
+    origin = origin_of(complaint)
+    old_status = account_services.loan_dispute(loan=loan, actor=actor, reason=origin)
+    account_services.objection_open(
+        account=account,
+        loan=loan,
+        origin=origin,
+        text=OBJECTION_TEXT,
+        opened_at=complaint.received_at,
+        due_at=clock.add_calendar_days(complaint.received_at, clock.OBJECTION_DAYS),
+        actor=actor,
+        reason=reason,
+    )
+    events.loan_disputed_event(complaint=complaint, actor=actor, loan=loan, from_status=old_status)
+
+
+def _account_secure(complaint: Complaint, account: CreditAccount, *, actor: User) -> None:
+    """The account may be compromised: freeze it and sign the customer out everywhere."""
+    origin = origin_of(complaint)
+    # Only an active account needs the hold (frozen already; closing/closed lend nothing).
+    if account.status == AccountStatus.ACTIVE:
+        account_services.account_freeze(actor=actor, reason=origin, account_id=account.pk)
+    account_services.user_sessions_revoke(user=complaint.customer.user, actor=actor, reason=origin)
+    events.account_frozen_event(complaint=complaint, actor=actor)
 
 
 @transaction.atomic
@@ -63,62 +155,23 @@ def complaint_submit(
     clock opens per loan, and with `account_compromised` the account is frozen and the
     customer signed out everywhere. The acknowledgement notice carries the reference.
     """
-    errors: dict[str, list[str]] = {}
-    if category not in Category.values:
-        errors["category"] = [_("Choose a valid category.")]
-    if channel not in Channel.values:
-        errors["channel"] = [_("Choose a valid channel.")]
-    if not (description or "").strip():
-        errors["description"] = [_("Tell us what happened.")]
     loan_ids = sorted({int(i) for i in loan_record_ids})
-    if category == Category.UNAUTHORIZED_LOAN and not loan_ids:
-        errors["loan_records"] = [_("Choose the loan records you did not make.")]
-    if (loan_ids or account_compromised) and account_id is None:
-        errors["account"] = [_("Choose the account.")]
-    if errors:
-        raise ApplicationError(
-            _("The complaint is not complete."), code="invalid", status=400, fields=errors
-        )
+    _intake_check(
+        category=category,
+        channel=channel,
+        description=description,
+        loan_ids=loan_ids,
+        account_id=account_id,
+        account_compromised=account_compromised,
+    )
     if channel in (Channel.PHONE, Channel.LETTER):
-        _require_perm(actor, "complaints.work_complaint")
-
-    account: CreditAccount | None = None
-    if account_id is not None:
-        account = account_selectors.account_for_update(account_id=account_id)
-        if account.customer_id != customer.pk:
-            raise ApplicationError(
-                _("Choose one of your accounts."),
-                code="invalid",
-                status=400,
-                fields={"account": [_("Not one of your accounts.")]},
-            )
-    loans: list[LoanRecord] = []
-    if loan_ids:
-        loans = list(
-            LoanRecord.objects.select_for_update()
-            .filter(pk__in=loan_ids, account_id=account_id)
-            .order_by("pk")
-        )
-        if len(loans) != len(loan_ids):
-            raise ApplicationError(
-                _("Choose loan records of this account."),
-                code="invalid",
-                status=400,
-                fields={"loan_records": [_("Not a loan record of this account.")]},
-            )
-        if category == Category.UNAUTHORIZED_LOAN:
-            for loan in loans:
-                if loan.status not in (LoanStatus.POSTED, LoanStatus.REPAID):
-                    raise ApplicationError(
-                        _("Loan record %(ref)s is already %(status)s.")
-                        % {"ref": loan.reference, "status": loan.get_status_display()},
-                        code="loan_not_disputable",
-                        fields={"loan_records": [_("Already disputed or reversed.")]},
-                    )
-
+        require_perm(actor, "complaints.work_complaint")
+    account, loans = _ledger_for_intake(
+        customer=customer, account_id=account_id, loan_ids=loan_ids, category=category
+    )
     now = received_at or timezone.now()
     complaint = Complaint(
-        reference=_reference(),
+        reference=reference_new(),
         customer=customer,
         account=account,
         category=category,
@@ -130,65 +183,37 @@ def complaint_submit(
         due_at=clock.add_calendar_days(now, clock.DECISION_DAYS),
     )
     save_with_history(complaint, actor=actor, reason=reason)
-    _event(
-        complaint,
-        EventType.RECEIVED,
-        actor=actor,
-        new=Status.RECEIVED,
-        text=str(Channel(channel).label),
-        visible=True,
-        at=now,
-    )
-
+    events.complaint_received_event(complaint=complaint, actor=actor, at=now)
     for loan in loans:
         save_with_history(DisputedItem(complaint=complaint, loan=loan), actor=actor, reason=reason)
         if category == Category.UNAUTHORIZED_LOAN:
-            old = loan.status
-            account_services.loan_transition_check(loan, LoanStatus.DISPUTED)
-            loan.status = LoanStatus.DISPUTED
-            loan.collection_paused = True
-            save_with_history(
-                loan,
-                actor=actor,
-                reason=f"complaint:{complaint.reference}",
-                update_fields=["status", "collection_paused"],
-            )
-            correction = CreditReportCorrection(
-                account=account,
-                loan=loan,
-                kind=CorrectionKind.OBJECTION,
-                reason=_("The customer disputes this loan record."),
-                origin=f"complaint:{complaint.reference}",
-                opened_at=now,
-                due_at=clock.add_calendar_days(now, clock.OBJECTION_DAYS),
-            )
-            save_with_history(correction, actor=actor, reason=reason)
-            _event(
-                complaint,
-                EventType.LOAN_DISPUTED,
-                actor=actor,
-                old=old,
-                new=LoanStatus.DISPUTED,
-                text=loan.reference,
-                visible=True,
-            )
-
+            _loan_dispute(complaint, loan, account=account, actor=actor, reason=reason)
     if account_compromised and account is not None:
-        # Only an active account needs the hold (frozen already; closing/closed lend nothing).
-        if account.status == AccountStatus.ACTIVE:
-            account_services.account_freeze(
-                actor=actor, reason=f"complaint:{complaint.reference}", account_id=account.pk
-            )
-        account_services.user_sessions_revoke(
-            user=customer.user, actor=actor, reason=f"complaint:{complaint.reference}"
-        )
-        _event(complaint, EventType.ACCOUNT_FROZEN, actor=actor, visible=True)
-
-    _notify_customer(complaint, "complaint.acknowledged", actor=actor)
-    _event(complaint, EventType.ACKNOWLEDGED, actor=actor, visible=True)
+        _account_secure(complaint, account, actor=actor)
+    notify_customer(complaint, "complaint.acknowledged", actor=actor)
+    events.complaint_acknowledged_event(complaint=complaint, actor=actor)
     if category == Category.UNAUTHORIZED_LOAN:
         incident_check(actor=actor, loans=loans, now=now)
     return complaint
+
+
+def _incident_values(loans: Iterable[LoanRecord]) -> list[tuple[str, str]]:
+    values = set()
+    for loan in loans:
+        if loan.partner_interface:
+            values.add((AlertDimension.PARTNER_INTERFACE, loan.partner_interface))
+        if loan.merchant:
+            values.add((AlertDimension.MERCHANT, loan.merchant))
+    return sorted(values)
+
+
+def _incident_lock(dimension: str, value: str) -> None:
+    if connection.vendor == "postgresql":
+        # (SQLite, under `make run`, has a single writer: nothing to serialise.)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"incident:{dimension}:{value}"]
+            )
 
 
 def incident_check(*, actor: User, loans: Iterable[LoanRecord], now: datetime) -> list:
@@ -197,44 +222,36 @@ def incident_check(*, actor: User, loans: Iterable[LoanRecord], now: datetime) -
     serialises concurrent intakes; "no alert for this value in the last 24 h" makes it once."""
     raised = []
     since = now - INCIDENT_WINDOW
-    values = set()
-    for loan in loans:
-        if loan.partner_interface:
-            values.add((AlertDimension.PARTNER_INTERFACE, loan.partner_interface))
-        if loan.merchant:
-            values.add((AlertDimension.MERCHANT, loan.merchant))
-    for dimension, value in sorted(values):
-        if connection.vendor == "postgresql":
-            # (SQLite, under `make run`, has a single writer: nothing to serialise.)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"incident:{dimension}:{value}"]
-                )
+    for dimension, value in _incident_values(loans):
+        _incident_lock(dimension, value)
         if IncidentAlert.objects.filter(
             dimension=dimension, value=value, raised_at__gte=since
         ).exists():
             continue
         loan_field = (
-            "loan__partner_interface" if dimension == "partner_interface" else ("loan__merchant")
+            "loan__partner_interface"
+            if dimension == AlertDimension.PARTNER_INTERFACE
+            else "loan__merchant"
         )
         count = DisputedItem.objects.filter(
             complaint__category=Category.UNAUTHORIZED_LOAN,
             complaint__received_at__gte=since,
             **{loan_field: value},
         ).aggregate(n=Count("complaint_id", distinct=True))["n"]
-        if count >= INCIDENT_THRESHOLD:
-            alert = IncidentAlert(
-                dimension=dimension, value=value, complaint_count=count, window_start=since
-            )
-            save_with_history(alert, actor=actor, reason="incident detection")
-            _notify_staff(
-                "staff.incident_alert",
-                actor=actor,
-                obj=alert,
-                role=roles.MANAGER,
-                dimension=str(AlertDimension(dimension).label),
-                value=value,
-                count=count,
-            )
-            raised.append(alert)
+        if count < INCIDENT_THRESHOLD:
+            continue
+        alert = IncidentAlert(
+            dimension=dimension, value=value, complaint_count=count, window_start=since
+        )
+        save_with_history(alert, actor=actor, reason=INCIDENT_REASON)
+        notify_staff(
+            "staff.incident_alert",
+            actor=actor,
+            obj=alert,
+            role=roles.MANAGER,
+            dimension=str(AlertDimension(dimension).label),
+            value=value,
+            count=count,
+        )
+        raised.append(alert)
     return raised

@@ -7,30 +7,19 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from core.audit import save_with_history
 from core.errors import ApplicationError
 
-from .. import clock
-from ..enums import (
-    EventType,
-    ReviewOutcome,
-    ReviewStatus,
-    Status,
-)
-from ..models import (
-    Complaint,
-    VerificationRequest,
-)
-from .common import (
-    _event,
-    _notify_customer,
-    _require_perm,
-    _transition,
-    complaint_for_update,
-    complaint_staff_with_stake,
-)
+from .. import clock, events
+from ..enums import EventType, ReviewOutcome, ReviewStatus, Status
+from ..locks import complaint_for_update, review_for_update
+from ..models import Complaint, VerificationRequest
+from .common import complaint_staff_with_stake, notify_customer, require_perm, transition
+
+REVIEW_REQUESTED_REASON = gettext_noop("Review requested")
 
 
 @transaction.atomic
@@ -62,19 +51,15 @@ def review_request(
         received_at=now,
         due_at=clock.add_calendar_days(now, clock.REVIEW_DECISION_DAYS),
     )
-    save_with_history(review, actor=actor, reason="review requested")
-    old = _transition(complaint, Status.UNDER_REVIEW)
-    save_with_history(complaint, actor=actor, reason="review requested", update_fields=["status"])
-    _event(
-        complaint,
-        EventType.REVIEW_REQUESTED,
-        actor=actor,
-        old=old,
-        new=complaint.status,
-        text=grounds.strip(),
-        visible=True,
+    save_with_history(review, actor=actor, reason=REVIEW_REQUESTED_REASON)
+    old_status = transition(complaint, Status.UNDER_REVIEW)
+    save_with_history(
+        complaint, actor=actor, reason=REVIEW_REQUESTED_REASON, update_fields=["status"]
     )
-    _notify_customer(
+    events.review_requested_event(
+        complaint=complaint, actor=actor, review=review, from_status=old_status
+    )
+    notify_customer(
         complaint,
         "complaint.review_received",
         actor=actor,
@@ -100,9 +85,11 @@ def review_staff_excluded(*, complaint: Complaint) -> set[int]:
 def review_decide(
     *, review_id: int, actor: User, reason: str, outcome: str, decision_text: str
 ) -> VerificationRequest:
-    _require_perm(actor, "complaints.decide_review")
-    review = VerificationRequest.objects.select_for_update().get(pk=review_id)
-    complaint = complaint_for_update(complaint_id=review.complaint_id)
+    """A manager who took no part in the decision answers the review; the case is decided
+    again (the review's outcome says whether the decision changed)."""
+    require_perm(actor, "complaints.decide_review")
+    review = review_for_update(review_id=review_id)
+    complaint = review.complaint
     if review.status != ReviewStatus.SUBMITTED:
         raise ApplicationError(_("This review is already decided."), code="already_decided")
     if actor.pk in review_staff_excluded(complaint=complaint):
@@ -128,18 +115,12 @@ def review_decide(
         reason=reason,
         update_fields=["status", "outcome", "decision_text", "handler", "decided_at"],
     )
-    old = _transition(complaint, Status.DECIDED)
+    old_status = transition(complaint, Status.DECIDED)
     save_with_history(complaint, actor=actor, reason=reason, update_fields=["status"])
-    _event(
-        complaint,
-        EventType.REVIEW_DECIDED,
-        actor=actor,
-        old=old,
-        new=outcome,
-        text=review.decision_text,
-        visible=True,
+    events.review_decided_event(
+        complaint=complaint, actor=actor, review=review, from_status=old_status
     )
-    _notify_customer(
+    notify_customer(
         complaint,
         "complaint.review_decided",
         actor=actor,

@@ -73,6 +73,8 @@ def test_seed_demo_stories_and_history():
     assert now - timedelta(days=30) < closed.closed_at < now
     assert closed.overdue_count >= 3
     assert closed.risk_signals.filter(kind=RiskSignalKind.OVERDUE).exists()
+    # Bob's closure comes from the closures app's real flow, registered in accounts.hooks.
+    assert _row_counts()["closures_closurerequest"] == 1
 
     for username, role in demo.DEMO_STAFF:
         user = User.objects.get(username=username)

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import selectors, services
+from accounts import locks, services
 from accounts.enums import (
     AccountStatus,
     AuthMethod,
@@ -22,7 +22,6 @@ from accounts.enums import (
 from accounts.models import (
     AuthorizationEvent,
     CreditAccount,
-    CreditReportCorrection,
     Customer,
     LoanRecord,
     Repayment,
@@ -30,39 +29,11 @@ from accounts.models import (
     User,
 )
 from core.errors import ApplicationError
+from tests.accounts.history import HistoryProbe
+from tests.accounts.history import assert_last_history as _assert_last
 from tests.factories import CreditAccountFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-MODELS = (
-    User,
-    Customer,
-    CreditAccount,
-    LoanRecord,
-    AuthorizationEvent,
-    Repayment,
-    RiskSignal,
-    CreditReportCorrection,
-)
-
-
-def _counts() -> dict[str, int]:
-    return {m.__name__: m.history.count() for m in MODELS}
-
-
-class HistoryProbe:
-    def __init__(self) -> None:
-        self.before = _counts()
-
-    def new_rows(self) -> dict[str, int]:
-        after = _counts()
-        return {k: after[k] - self.before[k] for k in after if after[k] != self.before[k]}
-
-
-def _assert_last(model, pk: int, actor: User, reason: str) -> None:
-    row = model.history.filter(id=pk).latest("history_id")
-    assert row.history_user_id == actor.pk
-    assert row.history_change_reason == reason
 
 
 @pytest.fixture
@@ -234,7 +205,7 @@ def test_account_set_status_writes_one_row_and_checks_transitions(actor):
     account = CreditAccountFactory()
     probe = HistoryProbe()
     with transaction.atomic():
-        locked = selectors.account_for_update(account_id=account.pk)
+        locked = locks.account_for_update(account_id=account.pk)
         services.account_set_status(
             account=locked, new_status=AccountStatus.CLOSED, actor=actor, reason="closure effective"
         )
@@ -243,7 +214,7 @@ def test_account_set_status_writes_one_row_and_checks_transitions(actor):
     account.refresh_from_db()
     assert account.closed_at is not None
     with pytest.raises(ApplicationError), transaction.atomic():
-        locked = selectors.account_for_update(account_id=account.pk)
+        locked = locks.account_for_update(account_id=account.pk)
         services.account_set_status(
             account=locked, new_status=AccountStatus.FROZEN, actor=actor, reason="no"
         )

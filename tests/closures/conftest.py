@@ -1,5 +1,9 @@
 import pytest
+from django.test import Client
 
+from accounts.staff import staff_upsert
+from core.models import StepUpVerification
+from tests.admin.conftest import PASSWORD, login
 from tests.factories.closures import staff
 
 
@@ -21,3 +25,25 @@ def reviewer(db):
 @pytest.fixture
 def manager(db):
     return staff("manager")
+
+
+@pytest.fixture
+def signed_in(system_user):
+    """make(role) -> (client, user, device): signed in through the admin's login form with a
+    real TOTP device, without a fresh step-up yet."""
+    counter = iter(range(1000))
+
+    def make(role: str):
+        user, device = staff_upsert(
+            actor=system_user,
+            reason="test",
+            username=f"{role}-x{next(counter)}",
+            role=role,
+            password=PASSWORD,
+        )
+        client = Client()
+        assert login(client, user, device).status_code == 302
+        StepUpVerification.objects.filter(user=user).delete()  # no fresh code yet
+        return client, user, device
+
+    return make

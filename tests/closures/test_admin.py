@@ -6,36 +6,20 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.enums import RiskSignalKind, Severity
 from accounts.services import risk_signal_raise
-from accounts.staff import staff_upsert
 from closures import services
 from closures.enums import ClosureStatus
 from closures.models import Appeal, ClosureRequest
-from core.models import StepUpVerification
-from tests.admin.conftest import PASSWORD, login, totp_now
+from tests.admin.conftest import totp_now
 from tests.factories import CreditAccountFactory
+from tests.factories.closures import proposed, staff
 
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def signed_in(system_user):
-    def make(role: str):
-        user, device = staff_upsert(
-            actor=system_user, reason="test", username=f"{role}-x", role=role, password=PASSWORD
-        )
-        client = Client()
-        assert login(client, user, device).status_code == 302
-        StepUpVerification.objects.filter(user=user).delete()  # no fresh code yet
-        return client, user, device
-
-    return make
 
 
 def _step_up(client, device, location):
@@ -108,8 +92,6 @@ def test_propose_approve_appeal_uphold_in_the_admin(signed_in, system_user):
 
 
 def test_queues_have_a_query_budget(signed_in, system_user):
-    from tests.factories.closures import proposed, staff
-
     agent = staff("agent")
     for _ in range(3):
         proposed(account=CreditAccountFactory(), proposer=agent)

@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.enums import AccountStatus
+from closures import services
 from closures.enums import ClosureStatus
 from closures.models import ClosureRequest
 from tests.factories import CreditAccountFactory
@@ -81,8 +82,6 @@ def test_api_second_request_is_409_and_unknown_field_400(account):
 
 
 def test_api_appeal_flow(account, agent, reviewer, manager, system_user):
-    from closures import services
-
     closure = closed_by_risk(account=account, proposer=agent, approver=reviewer, actor=system_user)
     client = api_for(account.customer.user)
     r = client.post(

@@ -8,12 +8,15 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.models import model_to_dict
+from django.http import Http404
 
-from accounts.enums import CorrectionKind, RiskSignalStatus
+from accounts.enums import CorrectionKind, RepaymentChannel, RiskSignalStatus
 from accounts.models import CreditReportCorrection
+from accounts.services import repayment_record
 from closures import services
 from closures.enums import AppealStatus, ClosureStatus
 from core.errors import ApplicationError
+from notices.models import Notice
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import account_with_balance, closed_by_risk, staff
 
@@ -46,8 +49,6 @@ def _file(actor, closure, **kw):
 
 
 def test_upheld_reverses_exactly(closed, manager, django_capture_on_commit_callbacks):
-    from notices.models import Notice
-
     account, closure, before = closed
     user = account.customer.user
     account.refresh_from_db()
@@ -79,9 +80,6 @@ def test_upheld_reverses_exactly(closed, manager, django_capture_on_commit_callb
 
 
 def test_reversal_credits_repayments_made_while_closing(agent, reviewer, manager, system_user):
-    from accounts.enums import RepaymentChannel
-    from accounts.services import repayment_record
-
     account = account_with_balance(actor=system_user, balance=Decimal("500.00"))
     before = model_to_dict(account, fields=ACCOUNT_FIELDS)
     closure = closed_by_risk(account=account, proposer=agent, approver=reviewer, actor=system_user)
@@ -105,8 +103,6 @@ def test_reversal_credits_repayments_made_while_closing(agent, reviewer, manager
 
 
 def test_dismissed_sends_reasons_and_outside_routes(closed, manager):
-    from notices.models import Notice
-
     account, closure, _before = closed
     appeal = _file(account.customer.user, closure)
     services.appeal_decide(
@@ -184,8 +180,6 @@ def test_attachment_type_from_content_and_size(closed, settings):
 
 
 def test_stranger_cannot_appeal(closed):
-    from django.http import Http404
-
     _account, closure, _ = closed
     stranger = CreditAccountFactory().customer.user
     with pytest.raises(Http404):

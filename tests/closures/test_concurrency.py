@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from closures import services
 from closures.enums import ClosureStatus
@@ -89,3 +91,35 @@ def test_two_proposals_race_one_open_closure(settings):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["closure_exists", "won"]
+
+
+def _locked_tables(queries) -> list[str]:
+    locks = [q["sql"] for q in queries if " FOR " in q["sql"] and "UPDATE" in q["sql"]]
+    assert all("FOR NO KEY UPDATE" in sql for sql in locks), locks  # no key column changes
+    return [re.search(r'FROM "(\w+)"', sql).group(1) for sql in locks]
+
+
+@pytest.mark.django_db
+def test_locks_follow_the_global_order(system_user):
+    """account -> closure -> appeal (closures/locks.py), whatever the entry point."""
+    agent, reviewer, manager = staff("agent"), staff("reviewer"), staff("manager")
+    account = CreditAccountFactory(overdue_count=4)
+    closure = proposed(account=account, proposer=agent)
+    with CaptureQueriesContext(connection) as approve:
+        services.closure_approve(actor=reviewer, closure_id=closure.pk, reason="ok")
+    assert _locked_tables(approve.captured_queries) == [
+        "accounts_creditaccount",
+        "closures_closurerequest",
+    ]
+    closure.refresh_from_db()
+    services.closure_take_effect(actor=system_user, closure_id=closure.pk, now=closure.effective_at)
+    appeal = services.appeal_file(actor=account.customer.user, closure_id=closure.pk, grounds="x")
+    with CaptureQueriesContext(connection) as decide:
+        services.appeal_decide(
+            actor=manager, appeal_id=appeal.pk, outcome="upheld", decision_text="x", reason="x"
+        )
+    assert _locked_tables(decide.captured_queries)[:3] == [
+        "accounts_creditaccount",
+        "closures_closurerequest",
+        "closures_appeal",
+    ]

@@ -6,9 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.http import Http404
 from django.utils import timezone
 
-from accounts.enums import AccountStatus
+from accounts.enums import AccountStatus, RepaymentChannel
+from accounts.services import repayment_record
 from closures import services
 from closures.enums import ClosureEventKind, ClosureStatus
 from closures.models import ClosureRequest, CustomerOtpDevice
@@ -114,8 +116,6 @@ def test_code_of_one_closure_does_not_confirm_another(account):
 
 
 def test_another_customers_account_is_404(account):
-    from django.http import Http404
-
     stranger = CreditAccountFactory()
     with pytest.raises(Http404):
         services.closure_request_by_customer(actor=stranger.customer.user, account_id=account.pk)
@@ -154,9 +154,6 @@ def test_cannot_withdraw_after_it_took_effect(system_user):
 
 
 def test_closing_then_closed_when_balance_repaid(system_user):
-    from accounts.enums import RepaymentChannel
-    from accounts.services import repayment_record
-
     account = account_with_balance(actor=system_user, balance=Decimal("100.00"))
     user = account.customer.user
     closure = _request(account)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from closures import services
 from closures.sweeps import closures_sweep
+from notices.models import Notice
 from notices.render import notice_render
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import closed_by_risk, proposed
@@ -45,8 +46,6 @@ def test_closure_notice_says_why_what_and_how_to_appeal(language, words):
 
 
 def test_sweep_takes_effect_and_escalates_overdue_appeals(agent, reviewer, system_user):
-    from notices.models import Notice
-
     account = CreditAccountFactory()
     closure = proposed(account=account, proposer=agent)
     services.closure_approve(actor=reviewer, closure_id=closure.pk, reason="ok")

@@ -9,10 +9,13 @@ from django.utils import timezone
 
 from accounts.enums import AccountStatus
 from closures import selectors, services
+from closures.anomaly import alerts_daily_check
+from closures.demo import demo_closed_for_overdue
 from closures.enums import AlertRule, ClosureReason, ClosureStatus
 from closures.models import ClosureAlert
 from core.errors import ApplicationError
 from core.models import StepUpVerification
+from notices.models import Notice
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import closed_by_risk, proposed, staff
 
@@ -72,9 +75,10 @@ def test_approval_needs_fresh_stepup(account, agent):
     with pytest.raises(ApplicationError) as exc:
         services.closure_approve(actor=reviewer, closure_id=closure.pk, reason="ok")
     assert exc.value.code == "stepup_required"
-    old = StepUpVerification.objects.create(user=reviewer)
-    old.verified_at = timezone.now() - timedelta(minutes=16)
-    old.save()
+    # A code entered 16 minutes ago (the security log is append-only: written with its time).
+    StepUpVerification.objects.create(
+        user=reviewer, verified_at=timezone.now() - timedelta(minutes=16)
+    )
     with pytest.raises(ApplicationError):
         services.closure_approve(actor=reviewer, closure_id=closure.pk, reason="ok")
     StepUpVerification.objects.create(user=reviewer)
@@ -84,8 +88,6 @@ def test_approval_needs_fresh_stepup(account, agent):
 def test_approve_sends_the_closure_notice_with_appeal_route(
     account, agent, reviewer, django_capture_on_commit_callbacks
 ):
-    from notices.models import Notice
-
     closure = proposed(account=account, proposer=agent)
     with django_capture_on_commit_callbacks(execute=True):
         closure = services.closure_approve(actor=reviewer, closure_id=closure.pk, reason="ok")
@@ -149,8 +151,6 @@ def test_alert_when_staff_proposes_too_many(agent, settings):
 
 
 def test_daily_spike_alert(system_user, agent, settings):
-    from closures.anomaly import alerts_daily_check
-
     settings.CLOSURE_ALERT_DAILY_MIN = 3
     settings.CLOSURE_ALERT_PER_STAFF_PER_HOUR = 100
     for _ in range(3):
@@ -160,8 +160,6 @@ def test_daily_spike_alert(system_user, agent, settings):
 
 
 def test_demo_closed_for_overdue(system_user):
-    from closures.demo import demo_closed_for_overdue
-
     account = CreditAccountFactory(overdue_count=3)
     closure = demo_closed_for_overdue(account=account, actor=system_user)
     account.refresh_from_db()

@@ -1,5 +1,7 @@
 import pytest
 
+from backoffice.roles import roles_sync
+
 
 @pytest.fixture(autouse=True)
 def _roles(request) -> None:
@@ -13,6 +15,4 @@ def _roles(request) -> None:
         request.getfixturevalue(
             "transactional_db" if "transactional_db" in request.fixturenames else "db"
         )
-        from backoffice.roles import roles_sync
-
         roles_sync()

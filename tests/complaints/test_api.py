@@ -1,12 +1,15 @@
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.enums import AccountStatus, LoanStatus
 from accounts.models import CreditReportCorrection
 from complaints import services
-from complaints.enums import ItemOutcome, RootCause
+from complaints.enums import Channel, ItemOutcome, RootCause
+from complaints.evidence import evidence_for_loans
 from complaints.models import Complaint
 from tests.factories.complaints import account_with_loans, dispute, fresh_stepup, staff
 
@@ -50,9 +53,18 @@ def test_seed_dispute_end_to_end_through_the_api(system_user):
     assert loan.status == LoanStatus.DISPUTED
 
     complaint = Complaint.objects.get(reference=ref)
+    # The customer's timeline: the channel, the disputed record, the acknowledgement.
+    with translation.override(settings.LANGUAGE_CODE):
+        api_label = str(Channel.API.label)
+    timeline = [
+        (e["event"], e["text"]) for e in client.get(f"/api/v1/complaints/{ref}/").json()["timeline"]
+    ]
+    assert timeline == [
+        ("received", api_label),
+        ("loan_disputed", loan.reference),
+        ("acknowledged", ""),
+    ]
     agent, reviewer = staff("agent"), staff("reviewer")
-    from complaints.evidence import evidence_for_loans
-
     ev = evidence_for_loans(loans=[loan])[0]
     assert ev.no_authorization and "no_authorization" in ev.indicators
     services.complaint_assign(complaint_id=complaint.pk, assignee=agent, actor=agent, reason="t")
@@ -74,7 +86,11 @@ def test_seed_dispute_end_to_end_through_the_api(system_user):
     assert data["status"] == "decided" and data["outcome"] == "upheld"
     assert data["items"] == [{"loan_record": loan.pk, "outcome": "upheld"}]
     assert "授权记录" in data["decision_text"]
-    assert any(e["event"] == "decided" for e in data["timeline"])
+    assert [(e["event"], e["text"]) for e in data["timeline"]][3:] == [
+        ("assigned", ""),
+        ("loan_reversed", loan.reference),
+        ("decided", ""),  # the decision has its own field
+    ]
     loan.refresh_from_db()
     account.refresh_from_db()
     assert loan.status == LoanStatus.REVERSED
@@ -159,3 +175,31 @@ def test_api_list_query_budget(system_user, rows, django_assert_max_num_queries)
     with django_assert_max_num_queries(10):
         resp = client.get("/api/v1/complaints/")
     assert resp.status_code == 200 and len(resp.json()) == min(rows, 25)  # one page
+
+
+def _decided(system_user):
+    account, loans = account_with_loans(actor=system_user, authorized=True)
+    c = dispute(account=account, loans=loans)
+    services.complaint_decide(
+        complaint_id=c.pk,
+        actor=staff("agent"),
+        reason="d",
+        decision_text="有授权记录",
+        root_cause=RootCause.CUSTOMER_ERROR,
+        item_decisions=[services.ItemDecision(c.items.get().pk, ItemOutcome.REJECTED, "已授权")],
+    )
+    return account, c
+
+
+def test_review_grounds_up_to_1000_characters(system_user):
+    account, c = _decided(system_user)
+    client = _client(account.customer.user)
+    url = f"/api/v1/complaints/{c.reference}/review/"
+    resp = client.post(url, {"grounds": "不" * 1001}, format="json")
+    assert resp.status_code == 400
+    assert "grounds" in resp.json()["error"]["fields"]
+    grounds = "那不是我的手机。" * 18 + "请核查。。。"
+    assert len(grounds) == 150
+    resp = client.post(url, {"grounds": grounds}, format="json")
+    assert resp.status_code == 201
+    assert c.reviews.get().grounds == grounds

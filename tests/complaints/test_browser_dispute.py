@@ -10,6 +10,7 @@ from django.core import mail
 
 from accounts.enums import LoanStatus
 from accounts.models import CreditReportCorrection
+from backoffice.roles import roles_sync
 from complaints import services
 from complaints.enums import ItemOutcome, RootCause
 from complaints.evidence import evidence_for_loans
@@ -22,8 +23,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(trans
 
 
 def test_customer_disputes_a_loan_and_reads_the_decision(page, system_user):
-    from backoffice.roles import roles_sync
-
     roles_sync()
     account, loans = account_with_loans(actor=system_user, amounts=("120.00", "6000.00"))
     ghost = loans[1]

@@ -6,7 +6,11 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.enums import AuthMethod, LoanChannel
+from accounts.models import User
 from accounts.services import AuthorizationInput, loan_record
+from backoffice.roles import roles_sync
+from closures import services as closure_services
+from closures.enums import ClosureReason
 from complaints import services
 from complaints.enums import Category, Channel, EventType, ItemOutcome, RootCause, Status
 from complaints.evidence import evidence_for_loans
@@ -14,7 +18,16 @@ from complaints.models import CaseEvent, Complaint
 from complaints.sweeps import complaints_sweep
 from core.errors import ApplicationError
 from notices.models import Notice
-from tests.factories.complaints import account_with_loans, dispute, fresh_stepup, staff
+from tests.factories.complaints import (
+    account_with_loans,
+    case_events,
+    change_reasons,
+    dispute,
+    event,
+    fresh_stepup,
+    last_event_pk,
+    staff,
+)
 
 
 @pytest.mark.django_db
@@ -26,14 +39,24 @@ def test_sweep_reminds_once_and_escalates_once(system_user):
     services.complaint_assign(complaint_id=c.pk, assignee=agent, actor=agent, reason="take")
     c.refresh_from_db()
     soon = c.due_at - timedelta(days=1)
+    mark = last_event_pk(c)
     assert complaints_sweep(now=soon)["reminders"] == 1
     assert complaints_sweep(now=soon)["reminders"] == 0
+    sweeper = User.objects.get(username="system:complaints-sweep")
+    assert case_events(c, after=mark) == [
+        event("reminder", sweeper.pk, visible=False, due_at=c.due_at)
+    ]
+    assert change_reasons(c)[-1] == "Reminder sent"
     assert Notice.objects.filter(event="staff.complaint_reminder", recipient=agent).count() == 1
     late = c.due_at + timedelta(hours=1)
+    mark = last_event_pk(c)
     assert complaints_sweep(now=late)["escalations"] == 1
     assert complaints_sweep(now=late)["escalations"] == 0
     assert Notice.objects.filter(event="staff.complaint_escalation", recipient=manager).exists()
-    assert CaseEvent.objects.filter(complaint=c, type=EventType.ESCALATED).count() == 1
+    assert case_events(c, after=mark) == [
+        event("escalated", sweeper.pk, visible=False, due_at=c.due_at)
+    ]
+    assert change_reasons(c)[-1] == "Escalated to managers"
     # objections past 20 days alert the managers too
     counts = complaints_sweep(now=c.received_at + timedelta(days=22))
     assert counts["objections"] == 1
@@ -102,14 +125,14 @@ def test_evidence_indicators(system_user):
         "weak_method",
     }
     assert ev[bare.pk].indicators == ["no_authorization"]
-    assert known.pk
+    # A device and an IP count as known only from successes *before* the loan: the first loan
+    # from the home device had never seen it, although later loans use it too.
+    (first,) = evidence_for_loans(loans=[known])
+    assert set(first.indicators) == {"new_device", "new_ip"}
 
 
 @pytest.mark.django_db
 def test_conflict_of_interest_on_closure_complaints(system_user):
-    from closures import services as closure_services
-    from closures.enums import ClosureReason
-
     account, _ = account_with_loans(actor=system_user, amounts=())
     proposer = staff("agent")
     other = staff("agent")
@@ -139,8 +162,6 @@ def test_conflict_of_interest_on_closure_complaints(system_user):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_approve_at_once_exactly_one_wins(system_user):
-    from backoffice.roles import roles_sync
-
     roles_sync()
     account, loans = account_with_loans(actor=system_user, amounts=("6000.00",))
     c = dispute(account=account, loans=loans)

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 from accounts.enums import LoanChannel, LoanKind, RiskSignalKind, Severity
 from accounts.services import loan_record, risk_signal_raise
+from backoffice.roles import roles_sync
 from closures import services
 from closures.enums import ClosureReason
 from closures.models import ClosureRequest
 from core import crypto
 from core.models import StepUpVerification
+from notices.models import Notice
 from tests.factories import CreditAccountFactory, StaffFactory
 
 
@@ -21,8 +23,6 @@ def stepped_up(user):
 
 
 def staff(role: str, *, fresh: bool = True):
-    from backoffice.roles import roles_sync
-
     # post_migrate may sync the role groups before the closures permissions exist.
     roles_sync()
     user = StaffFactory(role=role)
@@ -46,7 +46,6 @@ def account_with_balance(*, actor, balance: Decimal = Decimal("0.00"), limit="20
 
 def sent_code(user) -> str:
     """The last closure code sent to `user`, read back from the sealed (encrypted) outbox row."""
-    from notices.models import Notice
 
     notice = Notice.objects.filter(recipient=user, event="closure.code").order_by("-pk").first()
     assert notice is not None and notice.sensitive

@@ -8,7 +8,7 @@ from accounts import services as account_services
 from accounts.enums import AuthMethod, LoanChannel, LoanKind
 from accounts.services import AuthorizationInput
 from complaints import services
-from complaints.enums import Category, Channel
+from complaints.enums import Category, Channel, ItemOutcome, RootCause
 from core.models import StepUpVerification
 from tests.factories import CreditAccountFactory, StaffFactory
 
@@ -76,3 +76,68 @@ def staff(role: str, **kwargs):
 
 def fresh_stepup(user) -> None:
     StepUpVerification.objects.create(user=user, purpose="test")
+
+
+# The typed fields of a case event (complaints.events fills the ones its type needs).
+EVENT_FIELDS = (
+    "type",
+    "actor",
+    "customer_visible",
+    "text",
+    "from_status",
+    "to_status",
+    "assignee",
+    "previous_assignee",
+    "due_at",
+    "previous_due_at",
+    "pause_reason",
+    "outcome",
+    "loan",
+    "loan_from_status",
+    "loan_to_status",
+    "review",
+)
+
+
+def case_events(complaint, *, after: int = 0) -> list[dict]:
+    """The complaint's case events in the order written (after the event with pk `after`), each
+    as its non-empty fields (`customer_visible` always), FKs as ids: what a transition test
+    compares with the exact events it expects."""
+    rows = complaint.events.filter(pk__gt=after).order_by("pk").values(*EVENT_FIELDS)
+    return [
+        {k: v for k, v in row.items() if k == "customer_visible" or v not in ("", None)}
+        for row in rows
+    ]
+
+
+def event(type: str, actor=None, *, visible: bool, **fields) -> dict:
+    """One expected row of `case_events` (pass only the fields the event fills)."""
+    row = {"type": type, "customer_visible": visible, **fields}
+    if actor is not None:
+        row["actor"] = actor
+    return row
+
+
+def last_event_pk(complaint) -> int:
+    return complaint.events.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def change_reasons(obj) -> list[str]:
+    """The history change reasons of `obj`, oldest first."""
+    return list(obj.history.order_by("history_id").values_list("history_change_reason", flat=True))
+
+
+def decide_all(c, actor, outcome=ItemOutcome.UPHELD, **kw):
+    """Decide every disputed record of `c` the same way (reasons and root cause fixed)."""
+    return services.complaint_decide(
+        complaint_id=c.pk,
+        actor=actor,
+        reason="decided",
+        decision_text="未找到任何授权记录。",
+        root_cause=RootCause.MISSING_CONSENT,
+        item_decisions=[
+            services.ItemDecision(item_id=i.pk, outcome=outcome, reasons="无授权记录")
+            for i in c.items.all()
+        ],
+        **kw,
+    )

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 
+from backoffice.sweep import SWEEPS
 from notices.enums import NoticeStatus
 from notices.models import Notice
 from notices.services import notice_enqueue, notice_send
@@ -52,5 +53,9 @@ def test_sweep_command_prints_what_each_sweep_did(capsys):
     from django.core.management import call_command
 
     call_command("sweep")
-    out = capsys.readouterr().out
-    assert "notices: {'due': 0, 'published': 0, 'stale_failed': 0}" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert "notices: {'due': 0, 'published': 0, 'stale_failed': 0}" in lines
+    # Every app's sweep ran, in the order of backoffice.sweep.SWEEPS, and none failed.
+    assert [line.split(":")[0] for line in lines] == [label for label, _sweep in SWEEPS]
+    assert {"notices", "complaints", "closures"} <= {label for label, _sweep in SWEEPS}
+    assert not any("error" in line for line in lines)

@@ -18,8 +18,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
+from tqdm import tqdm
 
 from core import crypto
+from core.append_only import rewrite_exception
+from core.audit import system_actor
 
 
 def encrypted_columns() -> list[tuple[str, str, list[str]]]:
@@ -44,10 +47,20 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from tqdm import tqdm
-
         newest = Fernet(settings.FIELD_ENCRYPTION_KEYS[0].strip().encode())
         batch_size = max(1, options["batch_size"])
+        total_rotated = 0
+        # History tables are append-only in the database: re-encrypting their ciphertext (same
+        # plaintext, newer key) is the one named, logged exception (core/append_only.py).
+        with rewrite_exception(
+            "rotate_field_keys",
+            reason="re-encrypt personal data under the newest field key",
+            actor=system_actor("rotate-field-keys"),
+        ):
+            total_rotated = self._rotate_all(newest, batch_size, options)
+        self.stdout.write(self.style.SUCCESS(f"Done: {total_rotated} rows re-encrypted."))
+
+    def _rotate_all(self, newest: Fernet, batch_size: int, options: dict[str, Any]) -> int:
         qn = connection.ops.quote_name
         total_rotated = 0
         for table, pk, columns in encrypted_columns():
@@ -90,7 +103,9 @@ class Command(BaseCommand):
                             )
                     for changed, params in pending.items():
                         assignments = ", ".join(f"{qn(c)} = %s" for c in changed)
-                        cursor.executemany(
+                        # The driver's own cursor: the SELECT above already set the trigger
+                        # exception for this transaction (pgtrigger cannot prefix executemany).
+                        cursor.cursor.executemany(
                             f"UPDATE {qn(table)} SET {assignments} WHERE {qn(pk)} = %s",  # noqa: S608
                             params,
                         )
@@ -100,7 +115,7 @@ class Command(BaseCommand):
             bar.close()
             total_rotated += rotated
             self.stdout.write(f"{table}: {rotated} of {count} rows re-encrypted")
-        self.stdout.write(self.style.SUCCESS(f"Done: {total_rotated} rows re-encrypted."))
+        return total_rotated
 
     @staticmethod
     def _under(newest: Fernet, token: str) -> bool:

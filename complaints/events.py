@@ -1,0 +1,294 @@
+"""The case events of a complaint's timeline: one function per event type (Saleor's
+`order/events.py`), each filling the typed fields of CaseEvent its type needs.
+
+The services call these inside their transaction, after the change they record; the event's
+history row carries the same actor. `customer_visible` is decided here, per type, so the
+customer's timeline (portal and API) shows the same kinds of events whoever writes them.
+(Notice events - what is sent to whom - are another thing: complaints/notice_events.py.)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import LoanRecord, User
+from core.audit import save_with_history
+
+from .enums import EventType, Status
+from .models import CaseEvent, Complaint, VerificationRequest
+
+# An internal note's timeline entry repeats its beginning only; the note itself is kept whole.
+NOTE_EXCERPT = 200
+
+
+def _write(
+    complaint: Complaint,
+    type: str,
+    *,
+    actor: User,
+    visible: bool,
+    text: str = "",
+    at: datetime | None = None,
+    **typed: Any,
+) -> CaseEvent:
+    event = CaseEvent(
+        complaint=complaint,
+        type=type,
+        actor=actor,
+        customer_visible=visible,
+        text=text,
+        at=at or timezone.now(),
+        **typed,
+    )
+    save_with_history(event, actor=actor, reason=str(EventType(type).label))
+    return event
+
+
+# --- Intake ------------------------------------------------------------------------------------
+
+
+def complaint_received_event(*, complaint: Complaint, actor: User, at: datetime) -> CaseEvent:
+    return _write(
+        complaint, EventType.RECEIVED, actor=actor, visible=True, at=at, to_status=Status.RECEIVED
+    )
+
+
+def loan_disputed_event(
+    *, complaint: Complaint, actor: User, loan: LoanRecord, from_status: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.LOAN_DISPUTED,
+        actor=actor,
+        visible=True,
+        loan=loan,
+        loan_from_status=from_status,
+        loan_to_status=loan.status,
+    )
+
+
+def account_frozen_event(*, complaint: Complaint, actor: User) -> CaseEvent:
+    return _write(complaint, EventType.ACCOUNT_FROZEN, actor=actor, visible=True)
+
+
+def complaint_acknowledged_event(*, complaint: Complaint, actor: User) -> CaseEvent:
+    return _write(complaint, EventType.ACKNOWLEDGED, actor=actor, visible=True)
+
+
+# --- Work on the case --------------------------------------------------------------------------
+
+
+def complaint_assigned_event(
+    *, complaint: Complaint, actor: User, previous_assignee: User | None, from_status: str
+) -> CaseEvent:
+    """One event per assignment; the customer sees the first one, which starts the
+    investigation (the status change it made, if any, is on the same event)."""
+    moved = from_status != complaint.status
+    return _write(
+        complaint,
+        EventType.ASSIGNED,
+        actor=actor,
+        visible=moved,
+        assignee=complaint.assignee,
+        previous_assignee=previous_assignee,
+        from_status=from_status if moved else "",
+        to_status=complaint.status if moved else "",
+    )
+
+
+def complaint_note_event(*, complaint: Complaint, actor: User, text: str) -> CaseEvent:
+    return _write(complaint, EventType.NOTE, actor=actor, visible=False, text=text[:NOTE_EXCERPT])
+
+
+def complaint_message_event(*, complaint: Complaint, actor: User, text: str) -> CaseEvent:
+    return _write(complaint, EventType.MESSAGE, actor=actor, visible=True, text=text)
+
+
+# --- The decision clock ------------------------------------------------------------------------
+
+
+def complaint_extended_event(
+    *, complaint: Complaint, actor: User, previous_due_at: datetime, until: datetime, reason: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.EXTENDED,
+        actor=actor,
+        visible=True,
+        text=reason,
+        previous_due_at=previous_due_at,
+        due_at=until,
+    )
+
+
+def complaint_extension_requested_event(
+    *, complaint: Complaint, actor: User, reason: str
+) -> CaseEvent:
+    return _write(complaint, EventType.EXTENSION_REQUESTED, actor=actor, visible=False, text=reason)
+
+
+def complaint_extension_refused_event(
+    *, complaint: Complaint, actor: User, reason: str
+) -> CaseEvent:
+    return _write(complaint, EventType.EXTENSION_REFUSED, actor=actor, visible=False, text=reason)
+
+
+def complaint_paused_event(
+    *, complaint: Complaint, actor: User, pause_reason: str, reason: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.PAUSED,
+        actor=actor,
+        visible=True,
+        text=reason,
+        pause_reason=pause_reason,
+    )
+
+
+def complaint_resumed_event(
+    *, complaint: Complaint, actor: User, previous_due_at: datetime, until: datetime, reason: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.RESUMED,
+        actor=actor,
+        visible=True,
+        text=reason,
+        previous_due_at=previous_due_at,
+        due_at=until,
+    )
+
+
+def complaint_reminder_event(*, complaint: Complaint, actor: User, due_at: datetime) -> CaseEvent:
+    return _write(complaint, EventType.REMINDER, actor=actor, visible=False, due_at=due_at)
+
+
+def complaint_escalated_event(*, complaint: Complaint, actor: User, due_at: datetime) -> CaseEvent:
+    return _write(complaint, EventType.ESCALATED, actor=actor, visible=False, due_at=due_at)
+
+
+# --- The decision ------------------------------------------------------------------------------
+
+
+def decision_drafted_event(
+    *, complaint: Complaint, actor: User, outcome: str, reason: str
+) -> CaseEvent:
+    return _write(
+        complaint, EventType.DRAFTED, actor=actor, visible=False, text=reason, outcome=outcome
+    )
+
+
+def decision_submitted_event(*, complaint: Complaint, actor: User, from_status: str) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.SUBMITTED,
+        actor=actor,
+        visible=False,
+        from_status=from_status,
+        to_status=complaint.status,
+    )
+
+
+def decision_returned_event(
+    *, complaint: Complaint, actor: User, from_status: str, reason: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.RETURNED,
+        actor=actor,
+        visible=False,
+        text=reason,
+        from_status=from_status,
+        to_status=complaint.status,
+    )
+
+
+def decision_approved_event(*, complaint: Complaint, actor: User, reason: str) -> CaseEvent:
+    return _write(complaint, EventType.APPROVED, actor=actor, visible=False, text=reason)
+
+
+def loan_reversed_event(
+    *, complaint: Complaint, actor: User, loan: LoanRecord, from_status: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.LOAN_REVERSED,
+        actor=actor,
+        visible=True,
+        loan=loan,
+        loan_from_status=from_status,
+        loan_to_status=loan.status,
+    )
+
+
+def complaint_decided_event(*, complaint: Complaint, actor: User, from_status: str) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.DECIDED,
+        actor=actor,
+        visible=True,
+        text=complaint.decision_text,
+        from_status=from_status,
+        to_status=complaint.status,
+        outcome=complaint.outcome,
+    )
+
+
+# --- Review, closing, withdrawal ---------------------------------------------------------------
+
+
+def review_requested_event(
+    *, complaint: Complaint, actor: User, review: VerificationRequest, from_status: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.REVIEW_REQUESTED,
+        actor=actor,
+        visible=True,
+        text=review.grounds,
+        review=review,
+        from_status=from_status,
+        to_status=complaint.status,
+    )
+
+
+def review_decided_event(
+    *, complaint: Complaint, actor: User, review: VerificationRequest, from_status: str
+) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.REVIEW_DECIDED,
+        actor=actor,
+        visible=True,
+        text=review.decision_text,
+        review=review,
+        from_status=from_status,
+        to_status=complaint.status,
+    )
+
+
+def complaint_closed_event(*, complaint: Complaint, actor: User, from_status: str) -> CaseEvent:
+    return _write(
+        complaint,
+        EventType.CLOSED,
+        actor=actor,
+        visible=True,
+        from_status=from_status,
+        to_status=complaint.status,
+    )
+
+
+def complaint_withdrawn_event(*, complaint: Complaint, actor: User, from_status: str) -> CaseEvent:
+    """(The withdrawal's reason, a fixed message, is in the history rows, not on the timeline.)"""
+    return _write(
+        complaint,
+        EventType.WITHDRAWN,
+        actor=actor,
+        visible=True,
+        from_status=from_status,
+        to_status=complaint.status,
+    )

@@ -1,0 +1,3 @@
+"""The reports tests sign staff in through the real login form (password + TOTP)."""
+
+from tests.admin.conftest import make_staff, staff_client  # noqa: F401 - fixtures
