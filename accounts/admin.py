@@ -46,7 +46,7 @@ from .models import (
     RiskSignal,
     User,
 )
-from .staff import customer_pii_reveal
+from .staff import customer_pii_reveal, staff_deactivate
 
 UNMASK_PERMISSION = "accounts.view_unmasked_pii"
 
@@ -136,6 +136,28 @@ class UserAdmin(SearchMixin, DomainAdmin):
     readonly_fields = fields
     search_help_text = gettext_lazy("Username or its beginning.")
     ordering = ("username",)
+    actions = ("deactivate_staff",)
+
+    def has_deactivate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_user")
+
+    @admin.action(
+        description=gettext_lazy("Deactivate (staff member leaves)"), permissions=["deactivate"]
+    )
+    def deactivate_staff(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Sessions, API tokens and OTP devices revoked at once; open cases back in the
+        unassigned queue (accounts.staff.staff_deactivate)."""
+        return reason_action_response(
+            self,
+            request,
+            queryset,
+            action="deactivate_staff",
+            title=_("Deactivate (staff member leaves)"),
+            call=lambda user, reason: staff_deactivate(
+                actor=request.user, reason=reason, user_id=user.pk
+            ),
+            describe=lambda user: user.get_username(),
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple:
         return self.fields  # never the password hash or the security stamp

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
+
+from core.net import login_refused_as_wrong
 
 
 def credentials_bound(form: AuthenticationForm) -> None:
@@ -20,12 +21,11 @@ def credentials_bound(form: AuthenticationForm) -> None:
 class CustomerLoginForm(AuthenticationForm):
     """The portal sign-in form (fields `username`, `password`). It authenticates through
     `authenticate(request, ...)`, so django-axes counts failures; staff members are refused
-    here (they sign in to /admin/ with a password and TOTP)."""
+    here exactly like a wrong password (they sign in to /admin/ with a password and TOTP)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("The username or password is not correct."),
-        "staff": _("Staff members sign in to the back-office, not the customer portal."),
     }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -37,4 +37,7 @@ class CustomerLoginForm(AuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
         if user.is_staff:
-            raise forms.ValidationError(self.error_messages["staff"], code="staff")
+            # A staff password alone confirms nothing: the answer and the lockout count are
+            # those of a wrong password.
+            login_refused_as_wrong(self.request, username=user.get_username())
+            raise self.get_invalid_login_error()

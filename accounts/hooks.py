@@ -11,6 +11,9 @@ accounts importing them (STYLE.md: imports point down only). Each higher app fil
 - Cases about an account: each story app registers a provider of its cases about an account
   (objects with `__str__` and `get_status_display()`), so another app's page can list them
   (the closure page lists the account's complaints) without importing that app.
+- Staff departures: `staff_deactivate` (accounts/staff.py) calls every handler, in its
+  transaction, with the departing member; complaints registers the release of their open cases
+  back to the unassigned queue.
 - Demo stories: `manage.py seed_demo` (accounts/demo.py) lets the app that owns a story play
   it on a demo account (closures registers "closed_for_overdue": Bob's closure, run through its
   real services); without one, the demo sets the account state alone.
@@ -25,11 +28,24 @@ BalanceSettledHandler = Callable[..., None]  # (*, account, actor) -> None
 StakeProvider = Callable[..., set[int]]  # (*, account_id) -> user ids
 CaseProvider = Callable[..., list[Any]]  # (*, account_id, limit) -> cases, newest first
 DemoStory = Callable[..., Any]  # (*, account, actor) -> anything
+StaffDepartureHandler = Callable[..., Any]  # (*, user, actor, reason) -> anything
 
 _balance_settled_handlers: list[BalanceSettledHandler] = []
 _stake_providers: list[StakeProvider] = []
 _case_providers: dict[str, CaseProvider] = {}
 _demo_stories: dict[str, DemoStory] = {}
+_staff_departure_handlers: list[StaffDepartureHandler] = []
+
+
+def on_staff_departure(handler: StaffDepartureHandler) -> StaffDepartureHandler:
+    if handler not in _staff_departure_handlers:
+        _staff_departure_handlers.append(handler)
+    return handler
+
+
+def staff_departed(*, user: Any, actor: Any, reason: str) -> None:
+    for handler in list(_staff_departure_handlers):
+        handler(user=user, actor=actor, reason=reason)
 
 
 def on_balance_settled(handler: BalanceSettledHandler) -> BalanceSettledHandler:

@@ -1,11 +1,13 @@
 """Staff members: creation with a role and a TOTP device, device enrollment on first login,
-and the logged reveal of a customer's unmasked personal data."""
+deactivation of a member who leaves, and the logged reveal of a customer's unmasked personal
+data."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_otp import devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -16,7 +18,9 @@ from core.errors import ApplicationError, Forbidden
 from core.models import PiiAccessLog
 from core.stepup import stepup_require
 
+from . import hooks
 from .models import Customer, User
+from .services.customers import user_sessions_revoke
 
 BACKUP_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "authenticator"
@@ -129,6 +133,51 @@ def staff_totp_enroll_confirm(*, user: User, device_id: int, token: str) -> list
     codes = [StaticToken.random_token() for _i in range(BACKUP_CODE_COUNT)]
     StaticToken.objects.bulk_create([StaticToken(device=backup, token=code) for code in codes])
     return codes
+
+
+@transaction.atomic
+def staff_deactivate(*, actor: User, reason: str, user_id: int) -> User:
+    """A staff member who leaves, in one step: inactive, signed out of every session at once (a
+    new security stamp), their API tokens and OTP devices (authenticator, backup codes, email)
+    revoked, and their open cases back in the unassigned queue (every app registered with
+    `hooks.on_staff_departure`), each with `reason`, in history and the activity trail."""
+    if not (actor.is_active and actor.has_perm("accounts.change_user")):
+        raise Forbidden(_("You are not allowed to deactivate staff members."))
+    if not (reason or "").strip():
+        raise ApplicationError(
+            _("Give a reason."), code="invalid", status=400, fields={"reason": [_("Required.")]}
+        )
+    user = User.objects.select_for_update().filter(pk=user_id, is_staff=True).first()
+    if user is None:
+        raise ApplicationError(_("No such staff member."), code="not_found", status=404)
+    if user.pk == actor.pk:
+        raise ApplicationError(_("You cannot deactivate yourself."), code="self_deactivation")
+    if not user.is_active:
+        raise ApplicationError(
+            _("%(user)s is already deactivated.") % {"user": user.get_username()},
+            code="already_inactive",
+            status=409,
+        )
+    user.is_active = False
+    save_with_history(user, actor=actor, reason=reason, update_fields=["is_active"])
+    # A new stamp (every session hash stops matching) and the tokens deleted.
+    user_sessions_revoke(user=user, actor=actor, reason=reason)
+    # Credentials, not domain data: deleted outright, like staff_upsert's replaced devices.
+    devices = [
+        f"{device._meta.label_lower}:{device.pk}"
+        for device in devices_for_user(user, confirmed=None)
+    ]
+    for device in devices_for_user(user, confirmed=None):
+        device.delete()
+    activity_record(
+        actor=actor,
+        action="staff.credentials_revoke",
+        reason=reason,
+        obj=user,
+        changes={"otp_devices": devices, "api_tokens": "revoked", "sessions": "revoked"},
+    )
+    hooks.staff_departed(user=user, actor=actor, reason=reason)
+    return user
 
 
 @transaction.atomic

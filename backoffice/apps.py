@@ -15,6 +15,7 @@ class BackofficeConfig(AppConfig):
     def ready(self) -> None:
         # Library plumbing only: keep the role groups in step with backoffice.roles after migrate.
         # Imported here, not at the top: roles needs the auth models, loaded only by now.
+        from . import checks  # noqa: F401  (registers the deploy checks)
         from .roles import roles_sync_after_migrate
 
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="backoffice.roles_sync")

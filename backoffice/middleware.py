@@ -1,11 +1,14 @@
-"""Request plumbing: refuse over-large bodies early (413), and `?lang=` picks the language."""
+"""Request plumbing: security headers (Permissions-Policy, no-store), over-large bodies refused
+early (413), NUL bytes refused in the path (404) and the query string (400), and `?lang=` picks
+the language."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -31,6 +34,71 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
+# Stylesheets and scripts our views generate (the reports' chart CSS, the Swagger UI's start-up
+# script) carry no personal data and keep the caching their view chose.
+CACHEABLE_CONTENT_TYPES = ("text/css", "application/javascript", "text/javascript")
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy on every answer, and `Cache-Control: no-store` on every answer under
+    NO_STORE_PATH_PREFIXES (the admin, the portal and the API carry personal and account data;
+    a shared or back-button cache must keep none of it), stylesheets and scripts excepted.
+    Static files are answered by whitenoise before this and keep their long cache."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        content_type = response.headers.get("Content-Type", "")
+        if request.path.startswith(settings.NO_STORE_PATH_PREFIXES) and not content_type.startswith(
+            CACHEABLE_CONTENT_TYPES
+        ):
+            cache_control = response.headers.get("Cache-Control", "")
+            if "no-store" not in cache_control:
+                response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+class NulByteMiddleware:
+    """No URL or filter of ours can hold a NUL byte, and PostgreSQL refuses one in any text
+    (psycopg's DataError, a 500). So a NUL in the path answers 404 and one in a query parameter
+    400, before any view, filter or admin changelist sees it: the API with the error body of
+    CONTRACT.md, pages with the site's 404/400 page. (Form and JSON fields are refused by
+    Django's and DRF's own null-character validators.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        api = request.path.startswith("/api/")
+        if "\x00" in request.path:
+            if api:
+                return JsonResponse(
+                    {"error": {"code": "not_found", "message": _("Not found.")}}, status=404
+                )
+            raise Http404
+        bad = sorted(
+            {
+                key
+                for key, values in request.GET.lists()
+                if "\x00" in key or any("\x00" in value for value in values)
+            }
+        )
+        if bad:
+            message = _("Null characters are not allowed.")
+            if api:
+                body = {
+                    "code": "invalid",
+                    "message": _("The input is not valid."),
+                    "fields": {key.replace("\x00", ""): [message] for key in bad},
+                }
+                return JsonResponse({"error": body}, status=400)
+            raise BadRequest(message)
+        return self.get_response(request)
+
+
 class LanguageFromQueryMiddleware:
     """`?lang=en` (or zh-hans) switches the language and remembers it in a cookie.
 
@@ -48,6 +116,10 @@ class LanguageFromQueryMiddleware:
         if lang in self.known:
             request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = lang
             translation.activate(lang)
+            # Consumed here: an admin changelist would take `lang` for a filter (and refuse it).
+            query = request.GET.copy()
+            query.pop("lang", None)
+            request.GET = query
         elif settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and not request.path.startswith(
             "/api/"
         ):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,9 +20,16 @@ VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
 
-# Development-only defaults. `check --deploy` flags the insecure key, so production must set one.
+# Development-only defaults, committed here and so public. With DEBUG off, `check --deploy`
+# fails while any of them is in use (backoffice/checks.py), so production must set its own.
 _DEV_SECRET_KEY = "django-insecure-dev-only-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
 _DEV_FIELD_KEY = "m1uQjW0R1nq8YvD6t8l4YpQ1lHq5c0G6b6C7uKXh3xY="
+_DEV_BLIND_INDEX_KEY = "dev-blind-index-key-change-me"
+DEVELOPMENT_KEYS = {
+    "SECRET_KEY": _DEV_SECRET_KEY,
+    "FIELD_ENCRYPTION_KEYS": _DEV_FIELD_KEY,
+    "BLIND_INDEX_KEY": _DEV_BLIND_INDEX_KEY,
+}
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
@@ -31,7 +39,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Personal data at rest: Fernet keys, newest first (MultiFernet). The blind-index key is
 # separate so that rotating encryption keys never invalidates the exact-match search index.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_DEV_FIELD_KEY])
-BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="dev-blind-index-key-change-me")
+BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default=_DEV_BLIND_INDEX_KEY)
 
 INSTALLED_APPS = [
     "backoffice.apps.BackofficeAdminConfig",
@@ -53,6 +61,7 @@ INSTALLED_APPS = [
     "simple_history",
     "pgtrigger",  # append-only history, event and trail tables (core/append_only.py)
     "axes",
+    "csp",  # Content-Security-Policy (django-csp): its system checks and the nonce
     "core",
     "backoffice",
     "notices",
@@ -64,10 +73,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy, Permissions-Policy and `Cache-Control: no-store` on every page.
+    "csp.middleware.CSPMiddleware",
+    "backoffice.middleware.SecurityHeadersMiddleware",
     "backoffice.middleware.BodySizeLimitMiddleware",
+    # The client's IP and a request id for every activity-trail row written by this request.
+    "core.activity.ActivityContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "backoffice.middleware.LanguageFromQueryMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # NUL bytes in the path (404) or query (400), before any view or filter reaches PostgreSQL.
+    "backoffice.middleware.NulByteMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -148,6 +164,9 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "uploads")))
 # No URL pattern serves this prefix: uploads are only read by views that check access first.
 # (A string rather than None because Django's test live server wraps a media handler.)
 MEDIA_URL = "/uploads-not-served/"
+# Uploads hold personal data: readable by the app's user only (not the default 0644).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 # Hard cap on any request body; larger ones answer 413 before Django reads them.
@@ -173,6 +192,36 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Content-Security-Policy (django-csp), strict: scripts only from our own origin, never inline
+# (the admin, the portal, the reports' inline SVG charts and the Swagger UI's split view need
+# none). A `<style>` element needs the request's nonce (`nonce="{{ request.csp_nonce }}"`);
+# style *attributes* stay allowed (`style-src-attr`): Django's admin and the Swagger UI set them,
+# and they cannot run code. Appeal attachments are served with `sandbox` on top
+# (closures/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
+# Browser features no page of ours uses (backoffice.middleware.SecurityHeadersMiddleware).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+# Every answer under these prefixes may carry personal or account data: `Cache-Control: no-store`.
+NO_STORE_PATH_PREFIXES = ("/admin/", "/portal/", "/api/")
+
 # --- Lockout (django-axes) --------------------------------------------------------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -195,8 +244,9 @@ REDIS_CACHE_URL = env.str("CACHE_URL", default="")
 if REDIS_CACHE_URL:
     CACHES = {"default": env.cache("CACHE_URL")}
 else:
-    # One process's memory: fine for `make run` and tests; several web nodes set CACHE_URL
-    # (redis://...) so that throttles and rate limits are shared.
+    # One process's memory: fine for `make run` (one process) and tests. Production (DEBUG
+    # off) must set CACHE_URL (redis://...) so that throttles, rate limits and lockouts are
+    # shared by every worker and node; `check --deploy` fails without it (backoffice.E004).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- REST API --------------------------------------------------------------------------------

@@ -126,7 +126,12 @@ def _worker_peak_kib(master_pid: int) -> int:
 
 
 def _time(label: str, url: str, cookie: str, repeat: int, budget: float | None) -> None:
-    _get(url, cookie)  # warm up
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url, headers={"Cookie": cookie, "X-Forwarded-Proto": "https"}
+    )
+    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+        if b'id="trail-rows"' not in response.read():
+            raise SystemExit(f"{label}: not the trail page (is the manager signed in?)")
     runs = [_get(url, cookie) for _ in range(repeat)]
     median = statistics.median(ms for ms, _status, _size in runs)
     status, size = runs[0][1], runs[0][2]
@@ -140,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--staff", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args(argv)
+    # The manager's session is made in this process and read by gunicorn: one secret for both.
+    os.environ["SECRET_KEY"] = "bench-" + "x" * 60
     with scratch_database("bench_audit") as database_url:
         django_setup()
         from django.core.management import call_command
@@ -152,7 +159,6 @@ def main(argv: list[str] | None = None) -> None:
             **os.environ,
             "DATABASE_URL": database_url,
             "DEBUG": "false",
-            "SECRET_KEY": "bench-" + "x" * 60,
             "SECURE_SSL_REDIRECT": "false",
             "ALLOWED_HOSTS": "127.0.0.1",
         }
@@ -201,6 +207,10 @@ def main(argv: list[str] | None = None) -> None:
                 cookie,
                 args.repeat,
                 PAGE_BUDGET_MS,
+            )
+            ms, status, size = _get(f"{base}/admin/audit/?format=csv&actor={actor}&{month}", cookie)
+            print(
+                f"CSV export of one month of {actor}: {ms:.0f} ms, {size / 1e6:.2f} MB ({status})"
             )
             before = _worker_peak_kib(server.pid)
             ms, status, size = _get(f"{base}/admin/audit/?format=csv&{month}", cookie)

@@ -40,8 +40,11 @@ OPEN_CLOSURE_STATUSES = [
     ClosureStatus.APPROVED,
     ClosureStatus.CLOSING,
 ]
-# A closure in these statuses may be appealed (the account is closing or closed).
-APPEALABLE_STATUSES = [ClosureStatus.CLOSING, ClosureStatus.CLOSED]
+# A closure in these statuses may be appealed: from its notice on, so also during the notice
+# period before it takes effect (PRODUCT.md "Appeals against closures").
+APPEALABLE_STATUSES = [ClosureStatus.APPROVED, ClosureStatus.CLOSING, ClosureStatus.CLOSED]
+# The appeal window: 30 days from the delivery of the closure notice.
+APPEAL_WINDOW_DAYS = 30
 
 CLOSURE_TRANSITIONS: dict[str, set[str]] = {
     ClosureStatus.AWAITING_CONFIRMATION: {ClosureStatus.APPROVED, ClosureStatus.WITHDRAWN},
@@ -50,7 +53,12 @@ CLOSURE_TRANSITIONS: dict[str, set[str]] = {
         ClosureStatus.REJECTED,
         ClosureStatus.WITHDRAWN,
     },
-    ClosureStatus.APPROVED: {ClosureStatus.CLOSING, ClosureStatus.CLOSED, ClosureStatus.WITHDRAWN},
+    ClosureStatus.APPROVED: {
+        ClosureStatus.CLOSING,
+        ClosureStatus.CLOSED,
+        ClosureStatus.WITHDRAWN,
+        ClosureStatus.REVERSED,  # an appeal upheld during the notice period
+    },
     ClosureStatus.CLOSING: {ClosureStatus.CLOSED, ClosureStatus.REVERSED},
     ClosureStatus.CLOSED: {ClosureStatus.REVERSED},
     ClosureStatus.REJECTED: set(),

@@ -4,15 +4,21 @@ closures/locks.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
+from core.clock import window_end_from_delivery
+from notices.selectors import notice_delivered_at
 
-from .enums import OPEN_APPEAL_STATUSES, OPEN_CLOSURE_STATUSES, ClosureStatus
+from .enums import APPEAL_WINDOW_DAYS, OPEN_APPEAL_STATUSES, OPEN_CLOSURE_STATUSES, ClosureStatus
 from .models import Appeal, ClosureRequest
+
+# How long proposing or approving a closure gives a stake in the account's cases.
+STAKE_LOOKBACK = timedelta(days=365)
 
 
 def closure_open_for_account(*, account_id: int) -> ClosureRequest | None:
@@ -72,10 +78,13 @@ def appeals_to_decide() -> QuerySet[Appeal]:
 
 
 def closure_staff_with_stake(*, account_id: int) -> set[int]:
-    """Staff who proposed or approved a closure of the account: they may not handle a complaint
-    or an appeal about it (conflict of interest)."""
-    rows = ClosureRequest.objects.filter(account_id=account_id).values_list(
-        "proposed_by_id", "proposed_by__is_staff", "approved_by_id"
+    """Staff who proposed or approved a closure of the account in the last 12 months: they may
+    not handle a complaint, review or appeal about it (conflict of interest)."""
+    cutoff = timezone.now() - STAKE_LOOKBACK
+    rows = (
+        ClosureRequest.objects.filter(account_id=account_id)
+        .filter(Q(created_at__gte=cutoff) | Q(approved_at__gte=cutoff))
+        .values_list("proposed_by_id", "proposed_by__is_staff", "approved_by_id")
     )
     stake: set[int] = set()
     for proposer, proposer_is_staff, approver in rows:
@@ -84,3 +93,22 @@ def closure_staff_with_stake(*, account_id: int) -> set[int]:
         if approver is not None:
             stake.add(approver)
     return stake
+
+
+def closure_notice_delivered_at(closure: ClosureRequest) -> datetime | None:
+    """The earliest recorded delivery of the closure notice, on any channel."""
+    return notice_delivered_at(event="closure.notice", obj=closure)
+
+
+def closure_appeal_deadline(closure: ClosureRequest) -> datetime | None:
+    """End of day 30 after the closure notice's delivery (Asia/Shanghai). The deadline stated in
+    the notice is kept on the closure; a delivery recorded later than it was computed (an email
+    after the portal copy never moves it earlier) only ever gives the customer more time. None
+    while no notice went out."""
+    if closure.notice_sent_at is None:
+        return None
+    delivered = closure_notice_delivered_at(closure)
+    candidates = [d for d in (closure.appeal_deadline,) if d is not None]
+    if delivered is not None:
+        candidates.append(window_end_from_delivery(delivered, APPEAL_WINDOW_DAYS))
+    return max(candidates) if candidates else None

@@ -136,7 +136,9 @@ def appeal_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def attachment_response(appeal) -> FileResponse:
-    """The appeal's attachment, as a download with its checked type (never rendered inline)."""
+    """The appeal's attachment, as a download with its checked type (never rendered inline),
+    under a sandboxing CSP (issue 14 item 9: PDFs with active content are accepted, but never
+    served in a way that runs it)."""
     if not appeal.attachment:
         raise Http404
     extension = appeal.attachment.name.rsplit(".", 1)[-1]
@@ -148,6 +150,10 @@ def attachment_response(appeal) -> FileResponse:
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
+    # Should a browser render it anyway (a PDF viewer, a "view" button), a sandbox with nothing
+    # allowed: no script (a PDF's OpenAction), no same-origin access, no forms. The site-wide
+    # policy (django-csp) leaves a header already set alone.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 

@@ -23,5 +23,7 @@ class ComplaintsConfig(AppConfig):
         # Other apps' pages list an account's complaints through accounts' registry. (Inside
         # ready(): selectors import the models, which cannot load before the app registry.)
         from .selectors import complaints_about_account
+        from .services.departures import complaints_release_of_departed
 
         hooks.case_provider("complaints", complaints_about_account)
+        hooks.on_staff_departure(complaints_release_of_departed)

@@ -5,6 +5,8 @@ complaints app reads one module.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from core.clock import (
     END_OF_DAY,
     REMINDER_BEFORE,
@@ -16,7 +18,7 @@ from core.clock import (
     is_due_soon,
     is_overdue,
     local_date,
-    pause_days,
+    pause_length,
     sla_badge,
     time_left,
     within_window,
@@ -28,6 +30,8 @@ MAX_EXTENDED_DAYS = 60
 REVIEW_WINDOW_DAYS = 30
 REVIEW_DECISION_DAYS = 30
 OBJECTION_DAYS = 20
+# Pauses adding up to more than this need a manager.
+PAUSE_LIMIT_WITHOUT_MANAGER = timedelta(days=30)
 
 __all__ = [
     "DECISION_DAYS",
@@ -35,6 +39,7 @@ __all__ = [
     "EXTENDED_DAYS",
     "MAX_EXTENDED_DAYS",
     "OBJECTION_DAYS",
+    "PAUSE_LIMIT_WITHOUT_MANAGER",
     "REMINDER_BEFORE",
     "REVIEW_DECISION_DAYS",
     "REVIEW_WINDOW_DAYS",
@@ -46,7 +51,7 @@ __all__ = [
     "is_due_soon",
     "is_overdue",
     "local_date",
-    "pause_days",
+    "pause_length",
     "sla_badge",
     "time_left",
     "within_window",

@@ -75,8 +75,11 @@ class RootCause(models.TextChoices):
 
 
 class PauseReason(models.TextChoices):
+    """The fixed list of reasons the decision clock may pause for (no other is accepted)."""
+
     APPRAISAL = "appraisal", _("Outside appraisal")
     MEDIATION = "mediation", _("Mediation")
+    CUSTOMER_EVIDENCE = "evidence", _("Waiting for the customer's own evidence")
 
 
 class EventType(models.TextChoices):

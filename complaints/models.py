@@ -9,6 +9,7 @@ through accounts.services.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -88,6 +89,11 @@ class Complaint(models.Model):
     # The decision clock: clock_days (15, 30 or 60) plus the days spent paused.
     clock_days = models.PositiveSmallIntegerField(_("clock (days)"), default=clock.DECISION_DAYS)
     paused_days = models.PositiveSmallIntegerField(_("days paused"), default=0)
+    # The exact paused time (to the minute) the deadline is pushed back by; `paused_days` is
+    # its whole days rounded up, kept for the queues and reports.
+    paused_total = models.DurationField(
+        _("time paused"), default=timedelta(0), db_default=timedelta(0)
+    )  # db_default: the bulk seeders insert rows in SQL
     paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
     pause_reason = models.CharField(
         _("pause reason"), max_length=12, choices=PauseReason.choices, blank=True

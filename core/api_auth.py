@@ -4,7 +4,9 @@
   It authenticates through `django.contrib.auth.authenticate(request=...)`, so django-axes
   counts failures toward the same lockout as the portal form (5 per username and IP, then
   15 minutes; the locked-out answer is 429 with code "locked_out"). Staff members get no token
-  here (403): the customer API is not for them, and the back-office requires TOTP.
+  here: the customer API is not for them, and the back-office requires TOTP. Their right
+  password answers exactly like a wrong one (400, counted toward the lockout), so a password
+  is never confirmed without its second factor.
 - `IsCustomer`: the caller is an active, non-staff user with a Customer row. Use it on every
   customer endpoint (`permission_classes = [IsCustomer]`); read `request.user.customer`.
   Objects are then fetched through access-scoped selectors (another's object -> 404).
@@ -27,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .api import StrictInputSerializer, error_response
+from .net import login_refused_as_wrong
 
 
 def user_is_customer(user: Any) -> bool:
@@ -107,7 +110,6 @@ class TokenLoginView(APIView):
         responses={
             200: OutputSerializer,
             400: ERROR_RESPONSE_SCHEMA,
-            403: ERROR_RESPONSE_SCHEMA,
             413: ERROR_RESPONSE_SCHEMA,
             429: ERROR_RESPONSE_SCHEMA,
         },
@@ -123,17 +125,16 @@ class TokenLoginView(APIView):
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
         )
+        if user is not None and user.is_staff:
+            # A staff password alone confirms nothing: the answer (and the lockout count) is
+            # that of a wrong password.
+            login_refused_as_wrong(request._request, username=user.get_username())
+            user = None
         if user is None:
             return error_response(
                 code="invalid_credentials",
                 message=_("The username or password is not correct."),
                 http_status=status.HTTP_400_BAD_REQUEST,
-            )
-        if user.is_staff:
-            return error_response(
-                code="forbidden",
-                message=_("Staff members cannot sign in to the customer API."),
-                http_status=status.HTTP_403_FORBIDDEN,
             )
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -10,15 +10,14 @@ Convention (used by complaints, closures and appeals alike):
 * Inputs may be in any time zone (aware datetimes); they are converted to Asia/Shanghai
   before the date is taken, so 2024-03-01 17:00 UTC (= 2 March 01:00 in Shanghai) starts on
   2 March.
-* Pauses (outside appraisal, mediation) push the deadline back by their length: the exact
-  elapsed time rounded UP to whole days (a pause of a few hours gives one more day, never
-  less time than was paused); an open pause (resumed_at None) is counted up to `now`.
+* Pauses (outside appraisal, mediation, the customer's own evidence) push the deadline back
+  by their exact length, from the minute of the pause to the minute of the resume (no rounding
+  up to whole days); an open pause (resumed_at None) is counted up to `now`.
 * Returned datetimes are aware, in Asia/Shanghai.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -61,16 +60,21 @@ def add_calendar_days(start: datetime, days: int) -> datetime:
     return end_of_local_day(local_date(start) + timedelta(days=days))
 
 
-def pause_days(pause: Pause | tuple[datetime, datetime | None], *, now: datetime) -> int:
-    """Whole days a pause adds to a deadline (elapsed time rounded up; open pauses up to now)."""
+def minute_floor(value: datetime) -> datetime:
+    """`value` to the start of its minute: pauses count from the minute of the pause to the
+    minute of the resume."""
+    return _aware(value).replace(second=0, microsecond=0)
+
+
+def pause_length(pause: Pause | tuple[datetime, datetime | None], *, now: datetime) -> timedelta:
+    """The exact time a pause adds to a deadline, to the minute (no rounding up to whole days;
+    an instant pause and resume adds nothing); an open pause is counted up to `now`."""
     started, resumed = (
         (pause.started_at, pause.resumed_at) if isinstance(pause, Pause) else (pause[0], pause[1])
     )
     end = resumed if resumed is not None else now
-    elapsed = _aware(end) - _aware(started)
-    if elapsed <= timedelta(0):
-        return 0
-    return math.ceil(elapsed / DAY)
+    elapsed = minute_floor(end) - minute_floor(started)
+    return max(elapsed, timedelta(0))
 
 
 def due_at(
@@ -80,11 +84,12 @@ def due_at(
     *,
     now: datetime | None = None,
 ) -> datetime:
-    """Deadline of a `days`-day clock started at `received_at`, pushed back by the pauses."""
+    """Deadline of a `days`-day clock started at `received_at`, pushed back by the exact paused
+    time."""
     if now is None:
         now = timezone.now()
-    extra = sum(pause_days(p, now=now) for p in paused_periods)
-    return add_calendar_days(received_at, days + extra)
+    paused = sum((pause_length(p, now=now) for p in paused_periods), timedelta(0))
+    return add_calendar_days(received_at, days) + paused
 
 
 def time_left(deadline: datetime | None, *, now: datetime) -> timedelta | None:
@@ -115,6 +120,12 @@ def sla_badge(deadline: datetime | None, *, now: datetime, paused: bool = False)
     if is_due_soon(deadline, now=now):
         return "due_soon"
     return "on_track"
+
+
+def window_end_from_delivery(delivered_at: datetime, days: int) -> datetime:
+    """The end of a right counted from a notice's delivery (review, appeal): day 1 is the day
+    after delivery, the window ends at the end of local day `days` (Asia/Shanghai)."""
+    return add_calendar_days(delivered_at, days)
 
 
 def within_window(start: datetime, days: int, *, now: datetime) -> bool:

@@ -1,8 +1,10 @@
-"""Client IP behind a configurable number of trusted proxies, and the lockout answer."""
+"""Client IP behind a configurable number of trusted proxies, the lockout answer, and sign-ins
+refused like a wrong password."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -33,3 +35,10 @@ def lockout_response(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"error": {"code": "locked_out", "message": message}}, status=429)
     return render(request, "core/locked_out.html", {"message": message}, status=429)
+
+
+def login_refused_as_wrong(request: HttpRequest, *, username: str) -> None:
+    """Treat a sign-in whose password was right but which must be refused (a staff member on
+    the customer API or portal) as a failed one: django-axes counts it like a wrong password,
+    so neither the answer nor the lockout tells the two apart."""
+    user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)

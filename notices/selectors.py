@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Min, Model, QuerySet
 
-from .enums import Channel
+from .enums import Channel, NoticeStatus
 from .models import Notice
 
 if TYPE_CHECKING:
@@ -18,3 +20,22 @@ def notices_for_customer(user: User) -> QuerySet[Notice]:
     return Notice.objects.filter(recipient=user, channel=Channel.PORTAL, sensitive=False).order_by(
         "-created_at", "-pk"
     )
+
+
+def notice_delivered_at(
+    *, event: str, obj: Model, recipient: User | None = None
+) -> datetime | None:
+    """When the customer was told: the earliest recorded delivery of `event` about `obj` on any
+    channel (the portal inbox counts when written; `failed` or `unknown` rows never count). The
+    windows counted from a notice (review, appeal) start here (PRODUCT.md "Delivery")."""
+    ct = ContentType.objects.get_for_model(obj, for_concrete_model=False)  # as object_ref
+    qs = Notice.objects.filter(
+        event=event,
+        content_type=ct,
+        object_id=str(obj.pk),
+        status=NoticeStatus.SENT,
+        sent_at__isnull=False,
+    )
+    if recipient is not None:
+        qs = qs.filter(recipient=recipient)
+    return qs.aggregate(first=Min("sent_at"))["first"]

@@ -89,7 +89,10 @@ def objections_build(params: ReportParams, now: datetime) -> Result:
         tables=[Table("by_month", _("By month opened"), columns, table_rows)],
         totals=[
             (_("Objections opened"), total["opened"]),
-            (_("Settled within 20 days (percent of settled)"), rate(total["settled_on_time"], settled)),
+            (
+                _("Settled within 20 days (percent of settled)"),
+                rate(total["settled_on_time"], settled),
+            ),
             (_("Not settled, past day 20"), total["unsettled_overdue"]),
         ],
     )

@@ -38,7 +38,7 @@ from ..enums import (
     ClosureStatus,
 )
 from ..models import Appeal, ClosureRequest
-from .common import closure_move, permission_require
+from .common import closure_move, permission_require, unfreeze_if_we_froze
 
 APPEAL_DECISION_DAYS = 15
 ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
@@ -86,9 +86,10 @@ def _appealable_check(closure: ClosureRequest, *, now: datetime) -> None:
         raise ApplicationError(_("This closure cannot be appealed."), code="not_appealable")
     if closure.status not in APPEALABLE_STATUSES:
         raise ApplicationError(
-            _("Only a closing or closed account can be appealed."), code="not_appealable"
+            _("Only a closure that was notified to you can be appealed."), code="not_appealable"
         )
-    if closure.appeal_deadline is None or now > closure.appeal_deadline:
+    deadline = selectors.closure_appeal_deadline(closure)
+    if deadline is None or now > deadline:
         raise ApplicationError(
             _("The 30 days for an appeal have passed."), code="appeal_window_closed"
         )
@@ -161,7 +162,9 @@ def appeal_file(
 
 def _no_stake_require(actor: User, closure: ClosureRequest) -> None:
     permission_require(actor, "closures.decide_appeal")
-    if actor.pk in {closure.proposed_by_id, closure.approved_by_id}:
+    stake = {closure.proposed_by_id, closure.approved_by_id}
+    stake |= selectors.closure_staff_with_stake(account_id=closure.account_id)
+    if actor.pk in stake:
         raise ApplicationError(
             _("You took part in this closure: another manager must decide the appeal."),
             code="conflict_of_interest",
@@ -273,23 +276,17 @@ def _closure_reverse(
     closing are credited back to the available credit), overrule its risk signals, and correct
     what was reported to the credit bureau."""
     old = closure_move(closure, ClosureStatus.REVERSED)
-    if closure.pre_credit_limit is None:
+    why = f"appeal {appeal.reference} upheld: {reason}"
+    if old == ClosureStatus.APPROVED:
+        # Upheld during the notice period: the account's lending was never ended; only a
+        # freeze the closure put on it is lifted.
+        unfreeze_if_we_froze(closure, account, actor=actor, reason=why)
+    elif closure.pre_credit_limit is None:
         raise ApplicationError(
             _("The closure has no pre-closure snapshot to restore."), code="no_snapshot"
         )
-    why = f"appeal {appeal.reference} upheld: {reason}"
-    account_lending_restore(
-        account=account,
-        snapshot=AccountSnapshot(
-            status=closure.pre_status,
-            credit_limit=closure.pre_credit_limit,
-            available_credit=closure.pre_available_credit,
-            outstanding_balance=closure.pre_outstanding_balance,
-            closed_at=closure.pre_closed_at,
-        ),
-        actor=actor,
-        reason=why,
-    )
+    else:
+        _lending_restore(closure, account, actor=actor, reason=why)
     closure.ended_at = now
     save_with_history(closure, actor=actor, reason=why, update_fields=["status", "ended_at"])
     events.closure_reversed_event(
@@ -306,3 +303,21 @@ def _closure_reverse(
             actor=actor,
             reason=why,
         )
+
+
+def _lending_restore(
+    closure: ClosureRequest, account: CreditAccount, *, actor: User, reason: str
+) -> None:
+    why = reason
+    account_lending_restore(
+        account=account,
+        snapshot=AccountSnapshot(
+            status=closure.pre_status,
+            credit_limit=closure.pre_credit_limit,
+            available_credit=closure.pre_available_credit,
+            outstanding_balance=closure.pre_outstanding_balance,
+            closed_at=closure.pre_closed_at,
+        ),
+        actor=actor,
+        reason=why,
+    )

@@ -105,7 +105,7 @@ def account_refuse_if_not_closable(account: CreditAccount) -> None:
         )
 
 
-def _unfreeze_if_we_froze(
+def unfreeze_if_we_froze(
     closure: ClosureRequest, account: CreditAccount, *, actor: User, reason: str
 ) -> bool:
     if closure.froze_account and account.status == AccountStatus.FROZEN:
@@ -138,5 +138,5 @@ def closure_end_unclosed(
         else events.closure_withdrawn_event
     )
     write_event(closure=closure, actor=actor, old_status=old, reason=reason)
-    lifted = _unfreeze_if_we_froze(closure, account, actor=actor, reason=reason)
+    lifted = unfreeze_if_we_froze(closure, account, actor=actor, reason=reason)
     return old, lifted

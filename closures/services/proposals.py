@@ -22,13 +22,14 @@ from accounts.enums import AccountStatus, RiskSignalSource, RiskSignalStatus
 from accounts.models import CreditAccount, RiskSignal, User
 from accounts.services import account_freeze, risk_signal_raise
 from core.audit import save_with_history
-from core.clock import add_calendar_days
+from core.clock import window_end_from_delivery
 from core.errors import ApplicationError
 from core.stepup import stepup_require
 
 from .. import events, locks, selectors
 from ..anomaly import alerts_on_proposal
 from ..enums import (
+    APPEAL_WINDOW_DAYS,
     FREEZING_REASONS,
     ClosureReason,
     ClosureSource,
@@ -44,8 +45,6 @@ from .common import (
     is_owner,
     permission_require,
 )
-
-APPEAL_WINDOW_DAYS = 30
 
 
 def _evidence(signals: list[RiskSignal]) -> list[dict[str, Any]]:
@@ -278,7 +277,9 @@ def closure_approve(
     closure.approved_at = now
     closure.effective_at = now + timedelta(days=closure.notice_days)
     closure.notice_sent_at = now
-    closure.appeal_deadline = add_calendar_days(now, APPEAL_WINDOW_DAYS)
+    # The window runs from the notice's delivery; the portal copy is written (delivered) in this
+    # transaction, so the deadline the notice states is counted from this moment.
+    closure.appeal_deadline = window_end_from_delivery(timezone.now(), APPEAL_WINDOW_DAYS)
     save_with_history(
         closure,
         actor=actor,

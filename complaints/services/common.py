@@ -18,7 +18,7 @@ from notices.models import Notice
 from notices.services import notice_enqueue, notice_enqueue_staff
 
 from .. import clock
-from ..enums import TRANSITIONS, Category, Status
+from ..enums import TRANSITIONS, Status
 from ..models import Complaint
 
 
@@ -58,8 +58,9 @@ def require_reason(reason: str, *, field: str = "reason") -> None:
 
 
 def recompute_due(complaint: Complaint) -> None:
-    complaint.due_at = clock.add_calendar_days(
-        complaint.received_at, complaint.clock_days + complaint.paused_days
+    complaint.due_at = (
+        clock.add_calendar_days(complaint.received_at, complaint.clock_days)
+        + complaint.paused_total
     )
 
 
@@ -102,8 +103,19 @@ def notify_staff(
 
 
 def complaint_staff_with_stake(*, complaint: Complaint) -> set[int]:
-    """Staff who may not handle this case (conflict of interest)."""
-    stake: set[int] = set()
-    if complaint.category == Category.CLOSURE and complaint.account_id:
-        stake |= account_hooks.staff_with_stake(account_id=complaint.account_id)
-    return stake
+    """Staff who may not handle this case (conflict of interest): whoever proposed or approved a
+    closure of its account in the last 12 months, whatever the complaint's category."""
+    if not complaint.account_id:
+        return set()
+    return account_hooks.staff_with_stake(account_id=complaint.account_id)
+
+
+def stake_refuse(complaint: Complaint, *, actor: User) -> None:
+    """Refuse any staff action on a case in which `actor` has a stake (PRODUCT.md "Nobody
+    handles a case in which they have a stake"). Checked under the complaint's lock."""
+    if actor.is_staff and actor.pk in complaint_staff_with_stake(complaint=complaint):
+        raise ApplicationError(
+            _("You have a stake in this case: another member of staff must handle it."),
+            code="conflict_of_interest",
+            status=403,
+        )

@@ -38,11 +38,11 @@ from ..locks import (
 )
 from ..models import ZERO, Compensation, Complaint, DisputedItem
 from .common import (
-    complaint_staff_with_stake,
     notify_customer,
     notify_staff,
     origin_of,
     require_perm,
+    stake_refuse,
     transition,
 )
 
@@ -143,8 +143,7 @@ def complaint_decide(
             _("A decision can only be drafted while the complaint is being investigated."),
             code="invalid_complaint_transition",
         )
-    if actor.pk in complaint_staff_with_stake(complaint=complaint):
-        raise ApplicationError(_("You have a stake in this case."), code="conflict_of_interest")
+    stake_refuse(complaint, actor=actor)
     by_id = {d.item_id: d for d in item_decisions}
     errors = _decision_errors(
         items=items,
@@ -336,6 +335,7 @@ def complaint_decision_approve(*, complaint_id: int, actor: User, reason: str) -
     require_perm(actor, "complaints.approve_decision")
     case = complaint_with_ledger_for_update(complaint_id=complaint_id)
     complaint = case.complaint
+    stake_refuse(complaint, actor=actor)
     _pending_approval_check(
         complaint, actor=actor, own_draft=_("The drafter of a decision cannot approve it.")
     )
@@ -350,6 +350,7 @@ def complaint_decision_return(*, complaint_id: int, actor: User, reason: str) ->
     """A reviewer sends the draft back to the investigation, saying what to change."""
     require_perm(actor, "complaints.approve_decision")
     complaint = complaint_for_update(complaint_id=complaint_id)
+    stake_refuse(complaint, actor=actor)
     _pending_approval_check(
         complaint, actor=actor, own_draft=_("The drafter of a decision cannot review it.")
     )
@@ -383,6 +384,7 @@ def complaint_close(*, complaint_id: int, actor: User, reason: str) -> Complaint
     """Close a decided case, only once its decision notice was actually delivered."""
     require_perm(actor, "complaints.work_complaint")
     complaint = complaint_for_update(complaint_id=complaint_id)
+    stake_refuse(complaint, actor=actor)
     if complaint.status != Status.DECIDED:
         raise ApplicationError(
             _("Only a decided complaint can be closed."), code="invalid_complaint_transition"

@@ -96,6 +96,7 @@ def review_decide(
         raise ApplicationError(
             _("You took part in the decision and cannot handle its review."),
             code="conflict_of_interest",
+            status=403,
         )
     if outcome not in ReviewOutcome.values or not decision_text.strip():
         raise ApplicationError(

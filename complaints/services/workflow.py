@@ -4,7 +4,8 @@ withdrawal (which lifts the dispute in the ledger: `loan_undispute`, `objections
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +19,7 @@ from core.audit import save_with_history
 from core.errors import ApplicationError
 
 from .. import clock, events
-from ..enums import OPEN_STATUSES, Outcome, Status
+from ..enums import OPEN_STATUSES, Outcome, PauseReason, Status
 from ..locks import complaint_for_update, complaint_with_ledger_for_update
 from ..models import CaseEvent, Complaint, InternalNote
 from .common import (
@@ -28,6 +29,7 @@ from .common import (
     recompute_due,
     require_perm,
     require_reason,
+    stake_refuse,
     transition,
 )
 
@@ -40,6 +42,7 @@ def _open_case_for_update(
     """Lock an open complaint for work on its clock (which runs while it is open)."""
     require_perm(actor, perm)
     complaint = complaint_for_update(complaint_id=complaint_id)
+    stake_refuse(complaint, actor=actor)
     if complaint.status not in OPEN_STATUSES:
         raise ApplicationError(_("The complaint is not open."), code="not_open")
     return complaint
@@ -55,6 +58,7 @@ def _assignee_check(complaint: Complaint, assignee: User) -> None:
             _("%(user)s has a stake in this case and cannot handle it.")
             % {"user": assignee.get_username()},
             code="conflict_of_interest",
+            status=403,
         )
 
 
@@ -64,6 +68,7 @@ def complaint_assign(*, complaint_id: int, assignee: User, actor: User, reason: 
     event either way."""
     require_perm(actor, "complaints.work_complaint")
     complaint = complaint_for_update(complaint_id=complaint_id)
+    stake_refuse(complaint, actor=actor)
     if complaint.status not in OPEN_STATUSES:
         raise ApplicationError(_("Only open complaints can be assigned."), code="not_open")
     _assignee_check(complaint, assignee)
@@ -87,6 +92,7 @@ def complaint_note_add(
 ) -> InternalNote:
     require_perm(actor, "complaints.work_complaint")
     complaint = complaint_for_update(complaint_id=complaint_id)
+    stake_refuse(complaint, actor=actor)
     if not text.strip():
         raise ApplicationError(
             _("Write the note."), code="invalid", status=400, fields={"text": [_("Required.")]}
@@ -103,6 +109,7 @@ def complaint_message_send(*, complaint_id: int, actor: User, text: str) -> Case
     internal notes they never see."""
     require_perm(actor, "complaints.work_complaint")
     complaint = complaint_for_update(complaint_id=complaint_id)
+    stake_refuse(complaint, actor=actor)
     if not text.strip():
         raise ApplicationError(
             _("Write the message."), code="invalid", status=400, fields={"text": [_("Required.")]}
@@ -214,13 +221,32 @@ def complaint_extension_approve(
     return complaint
 
 
+def _long_pause_require(actor: User) -> None:
+    """Pauses adding up to more than 30 days need a manager (the approver of extensions)."""
+    if not actor.has_perm("complaints.approve_extension"):
+        raise ApplicationError(
+            _("Pauses of more than 30 days in all need a manager."),
+            code="pause_needs_manager",
+            status=403,
+        )
+
+
 @transaction.atomic
 def complaint_pause(
     *, complaint_id: int, actor: User, reason: str, pause_reason: str, now: datetime | None = None
 ) -> Complaint:
+    if pause_reason not in PauseReason.values:
+        raise ApplicationError(
+            _("Choose one of the reasons the clock may pause for."),
+            code="invalid",
+            status=400,
+            fields={"pause_reason": [_("Not a valid choice.")]},
+        )
     complaint = _open_case_for_update(complaint_id=complaint_id, actor=actor)
     if complaint.paused_at is not None:
         raise ApplicationError(_("The clock is already paused."), code="already_paused")
+    if complaint.paused_total >= clock.PAUSE_LIMIT_WITHOUT_MANAGER:
+        _long_pause_require(actor)
     complaint.paused_at = now or timezone.now()
     complaint.pause_reason = pause_reason
     save_with_history(
@@ -246,12 +272,17 @@ def complaint_resume(
 ) -> Complaint:
     require_perm(actor, "complaints.work_complaint")
     complaint = complaint_for_update(complaint_id=complaint_id)
+    stake_refuse(complaint, actor=actor)
     if complaint.paused_at is None:
         raise ApplicationError(_("The clock is not paused."), code="not_paused")
     now = now or timezone.now()
-    days = clock.pause_days(clock.Pause(complaint.paused_at, now), now=now)
+    paused = clock.pause_length(clock.Pause(complaint.paused_at, now), now=now)
+    total = complaint.paused_total + paused
+    if total > clock.PAUSE_LIMIT_WITHOUT_MANAGER:
+        _long_pause_require(actor)
     previous_due_at = complaint.due_at
-    complaint.paused_days += days
+    complaint.paused_total = total
+    complaint.paused_days = math.ceil(total / timedelta(days=1))
     complaint.paused_at = None
     complaint.pause_reason = ""
     recompute_due(complaint)
@@ -259,7 +290,7 @@ def complaint_resume(
         complaint,
         actor=actor,
         reason=reason,
-        update_fields=["paused_days", "paused_at", "pause_reason", "due_at"],
+        update_fields=["paused_total", "paused_days", "paused_at", "pause_reason", "due_at"],
     )
     events.complaint_resumed_event(
         complaint=complaint,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class FileSmsBackend(SmsBackend):
 
     def send(self, *, to: str, body: str, reference: str) -> str:
         folder = Path(settings.SMS_FILE_PATH)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         message_id = f"file-{uuid.uuid4().hex}"
         payload = {
             "id": message_id,
@@ -45,7 +46,11 @@ class FileSmsBackend(SmsBackend):
             "at": timezone.now().isoformat(),
         }
         tmp = folder / f".{message_id}.tmp"
-        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        # 0600 from the start (not chmod after writing): a message holds a phone number and a
+        # one-time code, readable by this user only.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(payload, ensure_ascii=False, indent=1))
         tmp.rename(folder / f"{message_id}.json")
         return message_id
 

@@ -37,10 +37,11 @@ def test_wrong_password_is_400_with_error_body(api_client):
 
 
 def test_staff_get_no_customer_token(api_client):
+    """A staff password answers like a wrong one (issue 14 item 4; tests/hardening)."""
     staff = StaffFactory(role="agent")
     response = _token(api_client, staff.username, PASSWORD)
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_credentials"
     assert "token" not in response.json()
 
 

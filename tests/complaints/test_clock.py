@@ -48,9 +48,10 @@ def test_pauses_push_the_deadline_back() -> None:
     now = sh(2026, 3, 20)
     pauses = [Pause(sh(2026, 3, 3, 9), sh(2026, 3, 6, 9))]  # exactly 3 days
     assert clock.due_at(received, 15, pauses, now=now) == sh(2026, 3, 19, 23, 59, 59, 999999)
-    # a few hours count as a whole day
-    short = [Pause(sh(2026, 3, 3, 9), sh(2026, 3, 3, 11))]
-    assert clock.due_at(received, 15, short, now=now).date().day == 17
+    # a few hours add exactly those hours (to the minute), never a whole day
+    short = [Pause(sh(2026, 3, 3, 9, 0, 30), sh(2026, 3, 3, 11, 15, 59))]
+    end_16 = sh(2026, 3, 16, 23, 59, 59, 999999)
+    assert clock.due_at(received, 15, short, now=now) == end_16 + timedelta(hours=2, minutes=15)
     # two pauses add up; tuples work too
     two = [(sh(2026, 3, 3, 9), sh(2026, 3, 4, 9)), (sh(2026, 3, 8, 9), sh(2026, 3, 10, 9))]
     assert clock.due_at(received, 15, two, now=now).date().day == 19
@@ -59,8 +60,12 @@ def test_pauses_push_the_deadline_back() -> None:
 def test_open_pause_counts_until_now() -> None:
     received = sh(2026, 3, 1, 9)
     pauses = [Pause(sh(2026, 3, 3, 9), None)]
-    assert clock.due_at(received, 15, pauses, now=sh(2026, 3, 5, 8)).date().day == 18
-    assert clock.pause_days(Pause(sh(2026, 3, 3, 9), sh(2026, 3, 3, 9)), now=sh(2026, 3, 4)) == 0
+    # open since 3 March 09:00, now 5 March 08:00: 47 hours so far
+    assert clock.due_at(received, 15, pauses, now=sh(2026, 3, 5, 8)) == sh(
+        2026, 3, 16, 23, 59, 59, 999999
+    ) + timedelta(hours=47)
+    instant = Pause(sh(2026, 3, 3, 9, 0, 5), sh(2026, 3, 3, 9, 0, 50))
+    assert clock.pause_length(instant, now=sh(2026, 3, 4)) == timedelta(0)
 
 
 def test_extensions() -> None:

@@ -67,7 +67,8 @@ def test_staff_cannot_sign_in_to_the_portal(client):
     staff = StaffFactory(role="agent")
     response = _post(client, staff.username, PASSWORD)
     assert response.status_code == 200
-    assert "staff" in response.context["form"].errors.as_data()["__all__"][0].code
+    # Like a wrong password (issue 14 item 4; tests/hardening).
+    assert response.context["form"].errors.as_data()["__all__"][0].code == "invalid_login"
     assert "_auth_user_id" not in client.session
 
 

@@ -170,6 +170,16 @@ def active_account(desk: Desk) -> dict:
     return {"account": CreditAccountFactory()}
 
 
+def departing_staff(desk: Desk) -> dict:
+    """An agent who leaves; the manager may deactivate staff (accounts.change_user)."""
+    from django.contrib.auth.models import Permission
+
+    desk.user("manager").user_permissions.add(
+        Permission.objects.get(content_type__app_label="accounts", codename="change_user")
+    )
+    return {"staff": desk.user("agent")}
+
+
 def frozen_account(desk: Desk) -> dict:
     account = CreditAccountFactory()
     account_services.account_freeze(actor=desk.system, reason="test", account_id=account.pk)

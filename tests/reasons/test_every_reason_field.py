@@ -162,6 +162,14 @@ CASES = [
         ),
         lambda s: type(s["account"]).objects.get(pk=s["account"].pk).status == AccountStatus.ACTIVE,
     ),
+    # accounts: a staff member who leaves (issue 14 item 17)
+    ReasonCase(
+        "staff-deactivate",
+        "reason",
+        states.departing_staff,
+        posts.changelist_action("/admin/accounts/user/", "deactivate_staff", "staff", "manager"),
+        lambda s: not type(s["staff"]).objects.get(pk=s["staff"].pk).is_active,
+    ),
     # notices: resend a failed notice
     ReasonCase(
         "notice-resend",
@@ -327,7 +335,14 @@ def test_reason_of_every_form_and_field(case: ReasonCase, length: int, system_us
 
 def test_the_cases_cover_every_reason_action_of_the_admin() -> None:
     """A new admin action with a reason page must be added to CASES."""
-    covered = {"freeze_accounts", "unfreeze_accounts", "resend", "reject_selected", "acknowledge"}
+    covered = {
+        "freeze_accounts",
+        "unfreeze_accounts",
+        "deactivate_staff",
+        "resend",
+        "reject_selected",
+        "acknowledge",
+    }
     with_reason = set()
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label not in OURS:

@@ -125,10 +125,18 @@ class Desk:
             )
 
     def pause_and_resume(self, complaint: Complaint) -> None:
+        """A two-hour pause (the clock counts paused time to the minute)."""
+        now = timezone.now()
         services.complaint_pause(
-            complaint_id=complaint.pk, actor=self.agent, reason="外部鉴定", pause_reason="appraisal"
+            complaint_id=complaint.pk,
+            actor=self.agent,
+            reason="外部鉴定",
+            pause_reason="appraisal",
+            now=now - timedelta(hours=2),
         )
-        services.complaint_resume(complaint_id=complaint.pk, actor=self.agent, reason="鉴定完成")
+        services.complaint_resume(
+            complaint_id=complaint.pk, actor=self.agent, reason="鉴定完成", now=now
+        )
 
     def withdraw(self, complaint: Complaint) -> None:
         services.complaint_withdraw(
