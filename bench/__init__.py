@@ -58,3 +58,34 @@ def load_average() -> str:
         return " ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface, for a server the benchmark starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manager_session_cookie() -> str:
+    """A signed-in, OTP-verified manager session made server-side (signing in is not timed), as
+    a Cookie header value. The server must run with this process's SECRET_KEY."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.staff import staff_upsert
+    from core.audit import system_actor
+
+    user, device = staff_upsert(
+        actor=system_actor("bench"), reason="bench", username="bench-manager", role="manager"
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench import django_setup, load_average, scratch_database
+from bench import django_setup, free_port, load_average, manager_session_cookie, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_BUDGET_MS = 100.0
@@ -40,12 +39,6 @@ FROM generate_series(%(start)s, %(stop)s) AS g,
      (SELECT array_agg(id ORDER BY id) AS ids, array_agg(username ORDER BY id) AS names
         FROM accounts_user WHERE username LIKE 'bench-staff-%%') AS s
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed(rows: int, staff: int) -> None:
@@ -75,27 +68,6 @@ def _seed(rows: int, staff: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE core_activityentry")
     print(f"seeded {rows:,} trail rows in {time.perf_counter() - started:.0f} s", flush=True)
-
-
-def _manager_cookie() -> str:
-    """A signed-in, OTP-verified manager session, made server-side (signing in is not timed)."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from accounts.staff import staff_upsert
-    from core.audit import system_actor
-
-    user, device = staff_upsert(
-        actor=system_actor("bench"), reason="bench", username="bench-manager", role="manager"
-    )
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
 def _get(url: str, cookie: str) -> tuple[float, int, int]:
@@ -153,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
 
         call_command("migrate", verbosity=0)
         _seed(args.rows, args.staff)
-        cookie = _manager_cookie()
-        port = _free_port()
+        cookie = manager_session_cookie()
+        port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": database_url,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from django.core.management import call_command
 
-from bench import django_setup, load_average, scratch_database
+from bench import django_setup, free_port, load_average, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PER_SECOND = 100  # what one small worker host should sustain
@@ -34,12 +33,6 @@ class _CountingSink:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
         self.count += 1
         return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -134,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     os.environ["CELERY_BROKER_URL"] = args.broker
     sink = _CountingSink()
-    smtp = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
     try:
         with (

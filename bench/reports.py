@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-from bench import django_setup, load_average, scratch_database
+from bench import django_setup, free_port, load_average, manager_session_cookie, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_MS = 500.0
@@ -233,33 +232,6 @@ FROM generate_series(1, %(alerts)s) a
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _manager_cookie() -> str:
-    """A signed-in, OTP-verified manager session, made server-side (signing in is not timed)."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from accounts.staff import staff_upsert
-    from core.audit import system_actor
-
-    user, device = staff_upsert(
-        actor=system_actor("bench"), reason="bench", username="bench-manager", role="manager"
-    )
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-
-
 def _get(url: str, cookie: str) -> tuple[float, int, bytes]:
     request = urllib.request.Request(  # noqa: S310 - loopback only
         url, headers={"Cookie": cookie, "X-Forwarded-Proto": "https"}
@@ -385,7 +357,7 @@ def _rollup() -> None:
 
 
 def _serve(database_url: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -474,7 +446,7 @@ def _run(database_url: str, args: argparse.Namespace, *, seed: bool) -> None:
         if not args.no_rollup:
             _rollup()
     _profile(args.explain_over)
-    cookie = _manager_cookie()
+    cookie = manager_session_cookie()
     server, base = _serve(database_url)
     year_ago = (timezone.localdate() - timedelta(days=365)).isoformat()
     try:
