@@ -37,6 +37,7 @@ from core.stepup import stepup_is_fresh, stepup_url
 
 from . import services
 from .models import (
+    AccountCredit,
     AuthorizationEvent,
     CreditAccount,
     CreditReportCorrection,
@@ -46,6 +47,7 @@ from .models import (
     RiskSignal,
     User,
 )
+from .services import credits
 from .staff import customer_pii_reveal, staff_deactivate
 
 UNMASK_PERMISSION = "accounts.view_unmasked_pii"
@@ -275,20 +277,40 @@ class CreditAccountAdmin(SearchMixin, DomainAdmin):
         "credit_limit",
         "outstanding_balance",
         "available_credit",
-        "overdue_count",
+        "credit_balance",
+        "delinquency__overdue_count",  # computed from the schedules (accounts/delinquency.py)
         "opened_at",
     )
-    list_select_related = ("customer",)
+    list_select_related = ("customer", "delinquency")
     list_filter = ("status",)
     raw_id_fields = ("customer",)
     search_help_text = gettext_lazy(
         "Account number (or its beginning), or the customer's exact mobile phone or ID number."
     )
     ordering = ("-pk",)
-    actions = ("freeze_accounts", "unfreeze_accounts")
+    actions = ("freeze_accounts", "unfreeze_accounts", "pay_out_credit_balance")
 
     def search_q(self, term: str) -> Q:
         return pii_lookup(term, "customer__") or account_number_lookup(term)
+
+    def has_pay_out_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(credits.PAYOUT_PERMISSION)
+
+    @admin.action(description=gettext_lazy("Pay out the credit balance"), permissions=["pay_out"])
+    def pay_out_credit_balance(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return reason_action_response(
+            self,
+            request,
+            queryset,
+            action="pay_out_credit_balance",
+            title=_("Pay out the credit balance"),
+            call=lambda account, reason: credits.credit_pay_out(
+                actor=request.user, reason=reason, account_id=account.pk
+            ),
+            describe=lambda account: f"{account.number} (¥{account.credit_balance})",
+        )
 
     def has_freeze_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("accounts.change_creditaccount")
@@ -378,6 +400,32 @@ class RepaymentAdmin(SearchMixin, DomainAdmin):
     list_filter = ("channel",)
     raw_id_fields = ("account", "loan")
     search_help_text = gettext_lazy("Repayment reference (or its beginning), or account number.")
+    ordering = ("-pk",)
+
+    def search_q(self, term: str) -> Q:
+        return account_number_or(term, "reference__startswith")
+
+
+@admin.register(AccountCredit)
+class AccountCreditAdmin(SearchMixin, DomainAdmin):
+    """Refunds, compensation and payouts: booked by services only (a payout through the
+    accounts' "Pay out the credit balance" action)."""
+
+    list_display = (
+        "reference",
+        "created_at",
+        "account",
+        "kind",
+        "amount",
+        "applied_amount",
+        "held_amount",
+        "origin",
+        "created_by",
+    )
+    list_select_related = ("account", "created_by")
+    list_filter = ("kind",)
+    raw_id_fields = ("account", "loan", "created_by")
+    search_help_text = gettext_lazy("Credit reference (or its beginning), or account number.")
     ordering = ("-pk",)
 
     def search_q(self, term: str) -> Q:

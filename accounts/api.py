@@ -5,6 +5,7 @@ Thin views: IsCustomer, access-scoped selectors (another's account -> 404), outp
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -15,8 +16,21 @@ from core.api import NewestFirstCursorPagination
 from core.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer, customer_responses
 
 from . import selectors
-from .enums import AccountStatus, LoanChannel, LoanKind, LoanStatus
+from .enums import AccountStatus, CreditKind, LoanChannel, LoanKind, LoanStatus
+from .models import AccountCredit
 from .views import with_latest_closure
+
+
+class AccountCreditOutput(serializers.Serializer):
+    """One ledger credit entry: a refund, a compensation (`applied` paid down what was owed,
+    `held` went to the credit balance) or a payout of the credit balance."""
+
+    reference = serializers.CharField()
+    kind = serializers.ChoiceField(choices=CreditKind.choices)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    applied = serializers.DecimalField(source="applied_amount", max_digits=14, decimal_places=2)
+    held = serializers.DecimalField(source="held_amount", max_digits=14, decimal_places=2)
+    booked_at = serializers.DateTimeField(source="created_at")
 
 
 class AccountListApi(APIView):
@@ -37,12 +51,25 @@ class AccountListApi(APIView):
             allow_null=True,
             help_text="The id of the account's latest closure request, or null.",
         )
+        credit_balance = serializers.DecimalField(
+            max_digits=14,
+            decimal_places=2,
+            help_text="Money held for the customer (refunds, compensation) until paid out.",
+        )
+        credits = AccountCreditOutput(source="credit_entries", many=True)
 
     @extend_schema(
         operation_id="accounts_list", responses=customer_responses(OutputSerializer(many=True))
     )
     def get(self, request: Request) -> Response:
         accounts = with_latest_closure(selectors.accounts_for_user(user=request.user))
+        accounts = accounts.prefetch_related(
+            Prefetch(
+                "credits",
+                queryset=AccountCredit.objects.order_by("-created_at", "-pk"),
+                to_attr="credit_entries",
+            )
+        )
         return Response(self.OutputSerializer(accounts, many=True).data)
 
 

@@ -24,10 +24,11 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from core import crypto, roles
-from core.audit import save_with_history, system_actor
+from core.audit import system_actor
 
-from . import hooks, locks, services
+from . import hooks, locks, schedules, services
 from .bulk_insert import rows_insert_with_history
+from .delinquency import delinquency_refresh_accounts
 from .enums import (
     AccountStatus,
     AuthMethod,
@@ -41,7 +42,17 @@ from .enums import (
     RiskSignalSource,
     Severity,
 )
-from .models import ZERO, AuthorizationEvent, CreditAccount, Customer, LoanRecord, User
+from .models import (
+    ZERO,
+    AuthorizationEvent,
+    CreditAccount,
+    Customer,
+    Installment,
+    LoanRecord,
+    Repayment,
+    RepaymentAllocation,
+    User,
+)
 from .staff import staff_upsert
 
 SEED_ACTOR = "seed-demo"
@@ -217,7 +228,8 @@ def _demo_loan(
     fees: Decimal = ZERO,
     authorization: services.AuthorizationInput | None,
 ) -> LoanRecord:
-    """A demo loan through `loan_record`, due after the account's interest-free days."""
+    """A demo loan through `loan_record`, with its schedule (a purchase due after the account's
+    interest-free days, an installment loan in three monthly installments)."""
     return services.loan_record(
         actor=actor,
         reason=SEED_REASON,
@@ -229,7 +241,11 @@ def _demo_loan(
         merchant=merchant,
         partner_interface=interface,
         created_at=created,
-        due_date=created.date() + timedelta(days=account.interest_free_days),
+        due_date=(
+            created.date() + timedelta(days=account.interest_free_days)
+            if kind == LoanKind.PURCHASE
+            else None
+        ),
         authorization=authorization,
     )
 
@@ -302,7 +318,9 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
 @transaction.atomic
 def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
     """bob: an account closed for `overdue` within the last days (appealable for 30 days):
-    loans paid late, overdue count 4, an overdue risk signal, balance settled, status closed."""
+    a three-month installment loan and a purchase, all four installments paid late in one
+    repayment eight days ago (overdue count 4, computed from the schedules), an overdue risk
+    signal, balance settled, status closed."""
     customer, account = _demo_customer(
         actor=actor,
         username="bob",
@@ -312,7 +330,11 @@ def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
         limit="10000.00",
         number="6288000000000002",
     )
-    for days_ago, amount, merchant in ((120, "3200.00", "苏宁易购"), (95, "1450.00", "携程旅行")):
+    bob_loans = (
+        (120, "3200.00", "苏宁易购", LoanKind.INSTALLMENT),
+        (95, "1450.00", "携程旅行", LoanKind.PURCHASE),
+    )
+    for days_ago, amount, merchant, kind in bob_loans:
         created = _at(now, days_ago, 14, 30)
         _demo_loan(
             actor=actor,
@@ -320,6 +342,7 @@ def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
             created=created,
             amount=amount,
             merchant=merchant,
+            kind=kind,
             authorization=services.AuthorizationInput(
                 method=AuthMethod.SMS_CODE,
                 channel=LoanChannel.APP,
@@ -337,8 +360,6 @@ def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
         paid_at=_at(now, 8, 10),
     )
     account = locks.account_for_update(account_id=account.pk)
-    account.overdue_count = 4
-    save_with_history(account, actor=actor, reason=SEED_REASON, update_fields=["overdue_count"])
     # The closures app (accounts.hooks) runs its real flow: risk signal, proposal, approval,
     # effect, notice, so the closure request, its events and the appeal window all exist.
     if hooks.demo_story_play("closed_for_overdue", account=account, actor=actor):
@@ -373,6 +394,10 @@ class BulkBatch:
     accounts: list[dict[str, Any]] = field(default_factory=list)
     loans: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # The loans' schedules and the repayments that paid them (`_installment`, `_repayment`).
+    installments: list[dict[str, Any]] = field(default_factory=list)
+    repayments: list[dict[str, Any]] = field(default_factory=list)
+    allocations: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _money(value: Decimal) -> Decimal:
@@ -432,15 +457,20 @@ def _bulk_account(
         overdue = rng.randint(1, 2)
     else:
         overdue = 0
+    if overdue and opened > timezone.now() - timedelta(days=OVERDUE_LOAN_DAYS + 30):
+        # Late payers have been customers long enough to have been late that often.
+        opened = opened - timedelta(days=OVERDUE_LOAN_DAYS + 30)
+        batch.users[-1]["date_joined"] = batch.customers[-1]["created_at"] = opened
     account = {
         "_customer": customer_index,
         "number": f"6288{(i * 1_000_003 + 17) % 10**12:012d}",
         "status": AccountStatus.ACTIVE,
         "credit_limit": limit,
         "interest_free_days": rng.choice((30, 30, 30, 45, 50)),
-        "overdue_count": overdue,
         "opened_at": opened,
         "closed_at": None,
+        # How the account pays (not a column): its overdue figures come from its schedules.
+        "_late": overdue,
     }
     batch.accounts.append(account)
     return account
@@ -462,6 +492,12 @@ def _loan_channel_kind(rng: random.Random) -> tuple[str, str, str, str]:
     return channel, interface, kind, rng.choice(MERCHANTS)
 
 
+# An overdue account's first loan: six monthly installments taken this many days ago, so
+# all six are past due (and within the 12-month window) by now.
+OVERDUE_LOAN_DAYS = 200
+OVERDUE_MONTHS = 6
+
+
 def _bulk_loan(
     batch: BulkBatch,
     account: dict[str, Any],
@@ -470,34 +506,96 @@ def _bulk_loan(
     reference: str,
     span: int,
     loans_per_account: int,
-    keep_unpaid: bool,
+    late: int,
+    now: datetime,
 ) -> dict[str, Any]:
-    """One loan row of the account (repaid or not); returns it."""
-    created = account["opened_at"] + timedelta(seconds=rng.randint(600, span))
+    """One loan row of the account with its schedule and the repayments that paid it: an
+    installment paid on or before its due date (or early, a loan repaid early in full), the
+    ones in the future unpaid. `late` > 0 makes the loan the account's late one (six monthly
+    installments, `late` of them late: left unpaid when the account is over the closure
+    threshold, paid after due + grace otherwise). Returns it."""
+    channel, interface, kind, merchant = _loan_channel_kind(rng)
+    if late:
+        created = now - timedelta(days=OVERDUE_LOAN_DAYS, minutes=rng.randint(0, 600))
+        kind, months = LoanKind.INSTALLMENT, OVERDUE_MONTHS
+    else:
+        created = account["opened_at"] + timedelta(seconds=rng.randint(600, span))
+        months = rng.choice((3, 6, 12)) if kind == LoanKind.INSTALLMENT else None
     limit = account["credit_limit"]
     amount = max(
-        _money(limit * Decimal(rng.uniform(0.01, 0.7 / loans_per_account))), Decimal("1.00")
+        _money(limit * Decimal(rng.uniform(0.01, 0.7 / loans_per_account))), Decimal("12.00")
     )
-    repaid = rng.random() < 0.35 and not keep_unpaid
-    channel, interface, kind, merchant = _loan_channel_kind(rng)
+    plan = schedules.schedule_plan(
+        kind=kind,
+        amount=amount,
+        taken_on=timezone.localdate(created),
+        interest_free_days=account["interest_free_days"],
+        due_date=created.date() + timedelta(days=account["interest_free_days"])
+        if kind == LoanKind.PURCHASE
+        else None,
+        months=months,
+    )
+    today = timezone.localdate(now)
+    early = rng.random() < 0.2 and not late  # repaid early, in full, some days after taken
+    loan_index = len(batch.loans)
+    unpaid_late = late if account["_late"] >= 3 else 0
+    outstanding = ZERO
+    for due in plan:
+        row = {"_loan": loan_index, "_account": account["_customer"], "number": due.number,
+               "due_on": due.due_on, "amount": due.amount, "paid_amount": ZERO,
+               "paid_on": None}  # fmt: skip
+        batch.installments.append(row)
+        position = due.number - 1
+        if late and position >= len(plan) - unpaid_late:
+            outstanding += due.amount  # left unpaid, past due
+            continue
+        if early:
+            paid_on = min(today, timezone.localdate(created) + timedelta(days=rng.randint(1, 20)))
+        elif due.due_on > today:
+            outstanding += due.amount  # not due yet
+            continue
+        elif late and position < late:
+            paid_on = min(today, due.due_on + timedelta(days=schedules.grace_days() + 1
+                                                            + rng.randint(0, 25)))  # fmt: skip
+        else:
+            paid_on = due.due_on - timedelta(days=rng.randint(0, 10))
+        paid_on = max(paid_on, timezone.localdate(created))
+        row["paid_amount"], row["paid_on"] = due.amount, paid_on
+        paid_at = timezone.make_aware(datetime.combine(paid_on, time(rng.randint(8, 22))))
+        batch.repayments.append(
+            {"_account": account["_customer"], "_loan": loan_index,
+             "reference": f"RD{reference[2:]}{due.number:02d}", "amount": due.amount,
+             "channel": rng.choice(_REPAYMENT_CHANNELS), "paid_at": paid_at}
+        )  # fmt: skip
+        batch.allocations.append(
+            {"_repayment": len(batch.repayments) - 1,
+             "_installment": len(batch.installments) - 1, "amount": due.amount}
+        )  # fmt: skip
     loan = {
         "_account": account["_customer"],
         "reference": reference,
         "amount": amount,
-        "outstanding_amount": ZERO if repaid else amount,
+        "outstanding_amount": outstanding,
         "fees": _money(amount * Decimal("0.006")) if kind == LoanKind.CASH else ZERO,
         "interest": ZERO,
         "kind": kind,
         "merchant": merchant,
         "channel": channel,
         "partner_interface": interface,
-        "status": LoanStatus.REPAID if repaid else LoanStatus.POSTED,
+        "status": LoanStatus.POSTED if outstanding else LoanStatus.REPAID,
         "created_at": created,
-        "due_date": created.date() + timedelta(days=account["interest_free_days"]),
+        "due_date": plan[-1].due_on,
         "collection_paused": False,
     }
     batch.loans.append(loan)
     return loan
+
+
+_REPAYMENT_CHANNELS = (
+    RepaymentChannel.BANK_CARD,
+    RepaymentChannel.WALLET,
+    RepaymentChannel.TRANSFER,
+)
 
 
 def _bulk_consent(
@@ -568,8 +666,9 @@ def _bulk_batch(
                 reference=f"LD{i:08d}{j:03d}",
                 span=span,
                 loans_per_account=loans_per_account,
-                # Overdue accounts keep their first loan unpaid.
-                keep_unpaid=bool(account["overdue_count"]) and j == 0,
+                # A late payer's first loan is the one they paid late or not at all.
+                late=account["_late"] if j == 0 else 0,
+                now=now,
             )
             owed += loan["outstanding_amount"]
             _bulk_consent(
@@ -603,6 +702,20 @@ def _bulk_insert(batch: BulkBatch, *, actor: User, now: datetime) -> int:
         row["account_id"] = batch.accounts[row["_account"]]["id"]
         row["loan_id"] = batch.loans[row["_loan"]]["id"]
     written += rows_insert_with_history(AuthorizationEvent, batch.events, **history)
+    for row in batch.installments:
+        row["loan_id"] = batch.loans[row["_loan"]]["id"]
+        row["account_id"] = batch.accounts[row["_account"]]["id"]
+    written += rows_insert_with_history(Installment, batch.installments, **history)
+    for row in batch.repayments:
+        row["account_id"] = batch.accounts[row["_account"]]["id"]
+        row["loan_id"] = batch.loans[row["_loan"]]["id"]
+    written += rows_insert_with_history(Repayment, batch.repayments, **history)
+    for row in batch.allocations:
+        row["repayment_id"] = batch.repayments[row["_repayment"]]["id"]
+        row["installment_id"] = batch.installments[row["_installment"]]["id"]
+    written += rows_insert_with_history(RepaymentAllocation, batch.allocations, **history)
+    # The overdue figures of the batch's accounts, from the schedules just written.
+    delinquency_refresh_accounts(account_ids=[row["id"] for row in batch.accounts])
     return written
 
 

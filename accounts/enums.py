@@ -118,3 +118,11 @@ class CorrectionStatus(models.TextChoices):
     SENT = "sent", _("Sent to the credit bureau")
     SETTLED = "settled", _("Settled")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class CreditKind(models.TextChoices):
+    """A ledger credit entry (accounts.services.credits): money the account gives back."""
+
+    REFUND = "refund", _("Refund")
+    COMPENSATION = "compensation", _("Compensation")
+    PAYOUT = "payout", _("Payout of the credit balance")

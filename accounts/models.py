@@ -22,12 +22,14 @@ from simple_history.models import HistoricalRecords
 
 from core import crypto
 
+from .bureau.enums import BureauMessage, BureauStatus, ObjectionOutcome
 from .enums import (
     AccountStatus,
     AuthMethod,
     AuthOutcome,
     CorrectionKind,
     CorrectionStatus,
+    CreditKind,
     Language,
     LoanChannel,
     LoanKind,
@@ -135,7 +137,12 @@ class CreditAccount(models.Model):
     outstanding_balance = _money(_("outstanding balance"), default=ZERO)
     available_credit = _money(_("available credit"))
     interest_free_days = models.PositiveSmallIntegerField(_("interest-free days"), default=30)
-    overdue_count = models.PositiveIntegerField(_("overdue count"), default=0)
+    # Superseded: nothing reads it any more; the overdue figures are derived from the schedules
+    # (AccountDelinquency). Kept only because many fixtures and seeders still write it.
+    overdue_count = models.PositiveIntegerField(_("overdue count (superseded)"), default=0)
+    # Money the account owes the customer (refunds, compensation) beyond what they owed: held
+    # until paid out (accounts.services.credits). db_default: the bulk seeders insert in SQL.
+    credit_balance = _money(_("credit balance"), default=ZERO, db_default=ZERO)
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     history = HistoricalRecords()
@@ -147,6 +154,9 @@ class CreditAccount(models.Model):
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="account_limit_nonneg"),
             models.CheckConstraint(
                 condition=Q(outstanding_balance__gte=0), name="account_balance_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_balance__gte=0), name="account_credit_balance_nonneg"
             ),
             models.CheckConstraint(
                 condition=Q(available_credit__gte=0), name="account_available_nonneg"
@@ -163,12 +173,6 @@ class CreditAccount(models.Model):
         indexes = [
             models.Index(fields=["customer", "opened_at"], name="account_customer_idx"),
             models.Index(fields=["status", "id"], name="account_status_idx"),
-            # Serves the risk scan: open accounts at or over the overdue threshold.
-            models.Index(
-                fields=["overdue_count"],
-                name="account_overdue_open_idx",
-                condition=Q(overdue_count__gt=0, status__in=["active", "frozen"]),
-            ),
         ]
 
     def __str__(self) -> str:
@@ -380,3 +384,281 @@ class CreditReportCorrection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.origin})"
+
+
+class AccountCredit(models.Model):
+    """A ledger credit entry with its own reference (CR...), written by accounts.services.credits.
+
+    A refund (what the customer had repaid on a reversed loan) or a compensation first pays
+    down what is owed on the account's standing loans (`applied_amount`); the rest is held in
+    the account's credit balance (`held_amount`). A payout takes `amount` out of the credit
+    balance (applied and held both zero). `origin` names the case behind it, like the credit
+    reports' ("complaint:<reference>")."""
+
+    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    account = models.ForeignKey(
+        CreditAccount, verbose_name=_("account"), on_delete=models.PROTECT, related_name="credits"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=CreditKind.choices)
+    amount = _money(_("amount"))
+    applied_amount = _money(_("applied to what was owed"), default=ZERO)
+    held_amount = _money(_("held in the credit balance"), default=ZERO)
+    loan = models.ForeignKey(
+        LoanRecord,
+        verbose_name=_("loan record"),
+        on_delete=models.PROTECT,
+        related_name="credits",
+        null=True,
+        blank=True,
+    )
+    origin = models.CharField(_("origin"), max_length=64, blank=True, db_index=True)
+    reason = models.TextField(_("reason"))
+    created_by = models.ForeignKey(
+        User, verbose_name=_("booked by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("booked"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("account credit")
+        verbose_name_plural = _("account credits")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=CreditKind.values), name="credit_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=CreditKind.PAYOUT, applied_amount=0, held_amount=0)
+                    | (
+                        ~Q(kind=CreditKind.PAYOUT)
+                        & Q(applied_amount__gte=0, held_amount__gte=0)
+                        & Q(amount=models.F("applied_amount") + models.F("held_amount"))
+                    )
+                ),
+                name="credit_split_adds_up",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-created_at"], name="credit_account_idx")]
+        permissions = [("pay_out_credit", _("Can pay out an account's credit balance"))]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class BureauSubmission(models.Model):
+    """One message to the credit bureau about an objection mark or a correction: an objection
+    mark at intake, its outcome at decision (or withdrawal), a correction at decision. Written
+    in the caller's transaction, sent by a worker at most once (accounts/bureau/services.py),
+    with the time sent, the bureau's reference and the time it acknowledged."""
+
+    correction = models.ForeignKey(
+        CreditReportCorrection,
+        verbose_name=_("objection or correction"),
+        on_delete=models.PROTECT,
+        related_name="bureau_submissions",
+    )
+    message = models.CharField(_("message"), max_length=20, choices=BureauMessage.choices)
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=ObjectionOutcome.choices, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=BureauStatus.choices, default=BureauStatus.PENDING
+    )
+    payload = models.JSONField(_("message sent"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    bureau_reference = models.CharField(_("bureau's reference"), max_length=120, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("credit-bureau submission")
+        verbose_name_plural = _("credit-bureau submissions")
+        constraints = [
+            # At most one live or delivered message of each kind per objection or correction.
+            models.UniqueConstraint(
+                fields=["correction", "message"],
+                condition=~Q(status__in=["cancelled", "failed"]),
+                name="bureau_one_message_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=BureauStatus.values), name="bureau_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="bureau_pending_idx",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["claimed_at"], name="bureau_sending_idx", condition=Q(status="sending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_message_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def our_reference(self) -> str:
+        """Our idempotency reference for the bureau (stable per row)."""
+        return f"bureau-{self.pk}"
+
+
+# --- Repayment schedules and the overdue figures (accounts/schedules.py, accounts/delinquency.py)
+
+from core.append_only import append_only_trigger  # noqa: E402 - used only below
+
+
+class Installment(models.Model):
+    """One due date of a loan's repayment schedule: what falls due on `due_on`, how much of it
+    is paid, and the day it was paid in full. A purchase has one (after the account's
+    interest-free days), an installment loan N monthly ones, a cash loan those of its terms.
+    Repayments are allocated to installments oldest first (RepaymentAllocation)."""
+
+    loan = models.ForeignKey(
+        LoanRecord, verbose_name=_("loan record"), on_delete=models.PROTECT,
+        related_name="installments",
+    )  # fmt: skip
+    # The loan's account, kept here so one account's schedule is one index range.
+    account = models.ForeignKey(
+        CreditAccount, verbose_name=_("account"), on_delete=models.PROTECT,
+        related_name="installments", db_index=False,
+    )  # fmt: skip
+    number = models.PositiveSmallIntegerField(_("number"))
+    due_on = models.DateField(_("due on"))
+    amount = _money(_("amount due"))
+    paid_amount = _money(_("paid"), default=ZERO)
+    paid_on = models.DateField(_("paid in full on"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+        ordering = ["due_on", "loan_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "number"], name="installment_loan_number"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="installment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(paid_amount__gte=0, paid_amount__lte=models.F("amount")),
+                name="installment_paid_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_on__isnull=True, paid_amount__lt=models.F("amount"))
+                | Q(paid_on__isnull=False, paid_amount=models.F("amount")),
+                name="installment_paid_on_when_paid",
+            ),
+        ]
+        indexes = [
+            # What the overdue figures read: installments not paid on time, by account (the
+            # per-account refresh and the batches of the full one). Paid-on-time ones, the bulk
+            # of the table, are never read again.
+            models.Index(
+                fields=["account", "due_on"],
+                name="installment_late_idx",
+                condition=Q(paid_on__isnull=True) | Q(paid_on__gt=models.F("due_on")),
+            ),  # fmt: skip
+            # The incremental refresh: unpaid installments falling due since the last run...
+            models.Index(
+                fields=["due_on"],
+                name="installment_unpaid_due_idx",
+                condition=Q(paid_on__isnull=True),
+            ),  # fmt: skip
+            # ... and late payments leaving the 12-month window.
+            models.Index(
+                fields=["paid_on"],
+                name="installment_paid_late_idx",
+                condition=Q(paid_on__gt=models.F("due_on")),
+            ),  # fmt: skip
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id}/{self.number} {self.due_on}"
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+class RepaymentAllocation(models.Model):
+    """The part of a repayment that went to one installment (append-only)."""
+
+    repayment = models.ForeignKey(
+        Repayment, verbose_name=_("repayment"), on_delete=models.PROTECT,
+        related_name="allocations",
+    )  # fmt: skip
+    installment = models.ForeignKey(
+        Installment, verbose_name=_("installment"), on_delete=models.PROTECT,
+        related_name="allocations",
+    )  # fmt: skip
+    amount = _money(_("amount"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("repayment allocation")
+        verbose_name_plural = _("repayment allocations")
+        # Append-only in the database (core/append_only.py): no UPDATE, no DELETE.
+        triggers = [append_only_trigger()]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repayment_id} -> {self.installment_id}: {self.amount}"
+
+
+class AccountDelinquency(models.Model):
+    """An account's overdue figures, derived from its schedules (accounts/delinquency.py):
+    recomputable at any time, so no history; a refresh writes only the rows that changed.
+    Disputed and reversed loans and loans whose collection is paused never count."""
+
+    account = models.OneToOneField(
+        CreditAccount, verbose_name=_("account"), on_delete=models.PROTECT, primary_key=True,
+        related_name="delinquency",
+    )  # fmt: skip
+    # Installments paid after due date + grace within the last 12 months, or unpaid past it.
+    overdue_count = models.PositiveIntegerField(_("overdue count (12 months)"), default=0)
+    overdue_open = models.PositiveIntegerField(_("installments unpaid past due"), default=0)
+    amount_past_due = _money(_("amount past due"), default=ZERO)
+    oldest_past_due_on = models.DateField(_("oldest unpaid due date"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("figures changed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("overdue figures")
+        verbose_name_plural = _("overdue figures")
+        indexes = [
+            # The risk scan: accounts with overdue installments, by account id.
+            models.Index(
+                fields=["overdue_count"],
+                name="delinquency_overdue_idx",
+                condition=Q(overdue_count__gt=0),
+            ),  # fmt: skip
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.overdue_count}"
+
+
+class DelinquencyRun(models.Model):
+    """One run of `refresh_delinquency` (operational log, no history): the incremental run
+    starts from the last finished one."""
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    as_of = models.DateField(_("figures as of"))
+    incremental = models.BooleanField(_("incremental"), default=False)
+    accounts = models.PositiveIntegerField(_("accounts recomputed"), default=0)
+    changed = models.PositiveIntegerField(_("rows written"), default=0)
+
+    class Meta:
+        verbose_name = _("overdue refresh run")
+        verbose_name_plural = _("overdue refresh runs")
+        indexes = [models.Index(fields=["-finished_at"], name="delinquency_run_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.accounts})"

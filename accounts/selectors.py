@@ -9,12 +9,13 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from .locks import account_for_update
-from .models import CreditAccount, Customer, LoanRecord, User
+from .models import AccountCredit, CreditAccount, Customer, LoanRecord, User
 
 __all__ = [
     "account_for_update",  # re-export, see above
     "account_for_user",
     "accounts_for_user",
+    "credits_for_account",
     "customer_for_user",
     "loans_for_account",
     "loans_for_user",
@@ -51,3 +52,11 @@ def loans_for_user(*, user: User) -> QuerySet[LoanRecord]:
     if not user.is_authenticated or user.is_staff:
         return LoanRecord.objects.none()
     return LoanRecord.objects.filter(account__customer__user=user)
+
+
+def credits_for_account(*, account: CreditAccount, limit: int = 50) -> list[AccountCredit]:
+    """The account's ledger credit entries (refunds, compensation, payouts), newest first
+    (credit_account_idx)."""
+    return list(
+        AccountCredit.objects.filter(account=account).order_by("-created_at", "-pk")[:limit]
+    )

@@ -1,22 +1,29 @@
 """Staff members: creation with a role and a TOTP device, device enrollment on first login,
 deactivation of a member who leaves, and the logged reveal of a customer's unmasked personal
-data."""
+data.
+
+The second factors are core's (core/otp_models.py): a TOTP device whose seed is encrypted at
+rest and backup codes stored as keyed hashes, never django-otp's plain-text otp_totp/otp_static
+rows."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice as LibraryTOTPDevice
 
 from core import roles
 from core.activity import activity_record
 from core.audit import SYSTEM_PREFIX, save_with_history
 from core.errors import ApplicationError, Forbidden
-from core.models import PiiAccessLog
+from core.models import BackupCodeDevice, PiiAccessLog
+from core.models import StaffTOTPDevice as TOTPDevice
 from core.stepup import stepup_require
+from core.tokens import token_issue, tokens_revoke
 
 from . import hooks
 from .models import Customer, User
@@ -94,10 +101,15 @@ def staff_upsert(
     user.user_permissions.clear()
 
     # Credentials, not domain data: the old devices are replaced outright.
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    _second_factors_delete(user)
     device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
     return user, device
+
+
+def _second_factors_delete(user: User) -> None:
+    """Every TOTP device and backup code of `user` (ours and any left in django-otp's tables)."""
+    for model in (TOTPDevice, BackupCodeDevice, LibraryTOTPDevice, StaticDevice):
+        model.objects.filter(user=user).delete()
 
 
 @transaction.atomic
@@ -118,8 +130,8 @@ def staff_totp_enroll_start(*, user: User) -> TOTPDevice:
 
 @transaction.atomic
 def staff_totp_enroll_confirm(*, user: User, device_id: int, token: str) -> list[str] | None:
-    """Confirm the device with a code from it; returns fresh backup codes (shown once), or None
-    when the code is wrong."""
+    """Confirm the device with a code from it; returns fresh backup codes (shown once: only
+    their hashes are stored), or None when the code is wrong."""
     device = (
         TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False)
     ).first()
@@ -128,11 +140,10 @@ def staff_totp_enroll_confirm(*, user: User, device_id: int, token: str) -> list
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    StaticDevice.objects.filter(user=user).delete()
-    backup = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
-    codes = [StaticToken.random_token() for _i in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=backup, token=code) for code in codes])
-    return codes
+    for model in (BackupCodeDevice, LibraryTOTPDevice, StaticDevice):
+        model.objects.filter(user=user).delete()
+    backup = BackupCodeDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    return backup.codes_issue(BACKUP_CODE_COUNT)
 
 
 @transaction.atomic
@@ -178,6 +189,70 @@ def staff_deactivate(*, actor: User, reason: str, user_id: int) -> User:
     )
     hooks.staff_departed(user=user, actor=actor, reason=reason)
     return user
+
+
+# What `manage.py create_service_user NAME --permission P` grants. The lending core's feed
+# (issue 15) adds its permission here when it lands.
+SERVICE_PERMISSIONS = {"risk": "accounts.raise_risk_signal"}
+
+
+@transaction.atomic
+def service_user_upsert(
+    *, actor: User, reason: str, username: str, permission: str
+) -> tuple[User, str]:
+    """Create or update a service user (the risk engine, the lending core): active, no
+    password, not staff, no customer, holding exactly the permission named; its previous API
+    tokens are revoked and a new long-lived one (API_SERVICE_TOKEN_TTL) is returned, to be
+    shown once."""
+    username = (username or "").strip()
+    if not username or username.startswith(SYSTEM_PREFIX) or len(username) > 150:
+        raise ApplicationError(
+            _("Choose another username."),
+            code="invalid",
+            status=400,
+            fields={"username": [_("Not allowed.")]},
+        )
+    label = SERVICE_PERMISSIONS.get(permission)
+    if label is None:
+        raise ApplicationError(
+            _("Unknown permission %(permission)s.") % {"permission": permission},
+            code="invalid",
+            status=400,
+            fields={"permission": [", ".join(sorted(SERVICE_PERMISSIONS))]},
+        )
+    app_label, codename = label.split(".", 1)
+    grant = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    if grant is None:
+        raise ApplicationError(
+            _("The permissions are missing: run `manage.py migrate` first."),
+            code="permissions_missing",
+        )
+    user = User.objects.select_for_update().filter(username=username).first()
+    if user is not None and (user.is_staff or user.is_superuser or hasattr(user, "customer")):
+        raise ApplicationError(
+            _("This username belongs to a person, not a service."),
+            code="not_a_service_user",
+            status=400,
+        )
+    revoked = 0
+    if user is None:
+        user = User(username=username)
+    else:
+        revoked = tokens_revoke(user=user)
+    user.set_unusable_password()
+    user.is_active = True
+    save_with_history(user, actor=actor, reason=reason)
+    user.groups.clear()
+    user.user_permissions.set([grant])
+    _row, token = token_issue(user=user, ttl=settings.API_SERVICE_TOKEN_TTL)
+    activity_record(
+        actor=actor,
+        action="service_user.token_rotate",
+        reason=reason,
+        obj=user,
+        changes={"permission": label, "api_tokens_revoked": revoked, "api_token": "issued"},
+    )
+    return user, token
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from core.api_auth import TokenLoginView
+from core.api_auth import TokenLoginView, TokenLogoutView
 
 from . import api, views
 
@@ -16,6 +16,7 @@ portal_patterns: list = [
 # REST API (helper D).
 api_patterns: list = [
     path("auth/token/", TokenLoginView.as_view(), name="auth-token"),
+    path("auth/logout/", TokenLogoutView.as_view(), name="auth-logout"),
     path("accounts/", api.AccountListApi.as_view(), name="accounts"),
     path("accounts/<int:account_id>/loans/", api.AccountLoansApi.as_view(), name="account-loans"),
 ]

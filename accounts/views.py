@@ -12,10 +12,12 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from core.paging import keyset_page
 from core.portal import customer_required
+from core.ratelimit import rate_limited
 
 from . import selectors
 from .enums import AccountStatus
@@ -34,6 +36,7 @@ def with_latest_closure(queryset: QuerySet[CreditAccount]) -> QuerySet[CreditAcc
     return queryset.annotate(closure_id=Subquery(latest))
 
 
+@method_decorator(rate_limited("login"), name="dispatch")
 class PortalLoginView(LoginView):
     template_name = "portal/login.html"
     authentication_form = CustomerLoginForm
@@ -73,5 +76,6 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         "can_close": account.status == AccountStatus.ACTIVE,
         "can_appeal": account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED)
         and account.closure_id is not None,
+        "credits": selectors.credits_for_account(account=account),
     }
     return render(request, "portal/account_detail.html", context)

@@ -3,15 +3,23 @@
 - Login (`/admin/login/`): username + password + one-time code in one form. A staff member
   with no confirmed device yet is signed in password-only and sent to enrollment; that session
   reaches no admin page (``has_permission`` requires ``request.user.is_verified()``).
-- Enrollment (`/admin/enroll/`): QR code (inline SVG) of a new TOTP device, confirmed with a
-  code; then backup codes (otp_static), shown once.
+- Enrollment (`/admin/enroll/`): QR code (inline SVG) of a new TOTP device (core's, its seed
+  encrypted at rest), confirmed with a code; then backup codes (stored as hashes), shown once.
 - Step-up (`/admin/stepup/?next=...`): a fresh one-time code for sensitive actions
-  (``core.stepup``), then back to ``next``.
+  (``core.stepup``), then back to ``next``. Bound to the session: the code entered at sign-in
+  (or at enrollment) counts for the session it opens, a code entered here for this session.
 - Logout (`/admin/logout/`, POST).
 
 Registering a ModelAdmin on this site always mixes in ``NoDeleteMixin`` and
 ``AuditorReadOnlyMixin`` (third-party admins included): nothing is deleted from the admin and
 auditors change nothing.
+
+Authentication secrets never appear on an admin page: knox's API-token admin (which lists
+digests, searches by token prefix and mints tokens from an add form) is replaced by
+``SecretFreeAdmin`` (who holds a token, since and until when; superusers only, read-only);
+django-otp's plain-text device admins (otp_totp shows the seed and its QR code, otp_static the
+codes) are not registered at all (their tables are empty: core/otp_models.py holds the devices,
+and has no admin page).
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from accounts.forms import credentials_bound
 from accounts.staff import staff_totp_enroll_confirm, staff_totp_enroll_start
 from core.admin_helpers import AuditorReadOnlyMixin, NoDeleteMixin
 from core.admin_history import ReadOnlyHistoryMixin
-from core.stepup import stepup_verify
+from core.stepup import stepup_record, stepup_verify
 
 from . import trail
 from .reports import views as reports
@@ -111,9 +119,15 @@ class StaffLoginView(LoginView):
     template_name = "admin/backoffice/login.html"
 
     def form_valid(self, form: StaffLoginForm) -> HttpResponse:
-        response = super().form_valid(form)
+        response = super().form_valid(form)  # signs in: a new session key
         if form.otp_device is None:
             return HttpResponseRedirect(reverse("admin:enroll"))
+        # The one-time code just entered is a fresh step-up of this (new) session.
+        stepup_record(
+            user=form.get_user(),
+            session_key=self.request.session.session_key or "",
+            purpose="sign-in",
+        )
         return response
 
 
@@ -160,6 +174,51 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+class SecretFreeAdmin(admin.ModelAdmin):
+    """A credential table, readable by superusers only: who and when, never the secret; no add,
+    no change (revocation goes through the services: deactivation, password change,
+    create_service_user)."""
+
+    secret_free_fields: tuple[str, ...] = ("user", "created")
+    list_display_links = None  # no change page link (knox's primary key is the digest)
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    search_fields = ("=user__username",)
+    ordering = ("-pk",)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        return self.secret_free_fields
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.secret_free_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.secret_free_fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The list only: an object's own pages (change, history) would title it by str(obj),
+        # which for knox is the digest.
+        return bool(request.user.is_active and request.user.is_superuser and obj is None)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _secret_free_admins() -> dict[str, tuple[str, ...] | None]:
+    """model label -> fields SecretFreeAdmin shows (None: not registered at all)."""
+    return {
+        "knox.authtoken": ("user", "created", "expiry"),
+        "otp_totp.totpdevice": None,
+        "otp_static.staticdevice": None,
+    }
+
+
 class StaffAdminSite(OTPAdminSite):
     site_header = gettext_lazy("Credit service desk")
     site_title = gettext_lazy("Service desk back-office")
@@ -173,6 +232,24 @@ class StaffAdminSite(OTPAdminSite):
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         admin_class = admin_class or admin.ModelAdmin
+        models = [model_or_iterable] if isinstance(model_or_iterable, type) else model_or_iterable
+        secret_free = _secret_free_admins()
+        labels = {model._meta.label_lower for model in models}
+        if labels & secret_free.keys() and not issubclass(admin_class, SecretFreeAdmin):
+            for model in models:
+                fields = secret_free.get(model._meta.label_lower, ())
+                if fields is None:
+                    continue
+                if fields:
+                    safe = type(
+                        f"{model.__name__}SecretFreeAdmin",
+                        (SecretFreeAdmin,),
+                        {"__module__": __name__, "secret_free_fields": fields},
+                    )
+                    self.register(model, safe)
+                else:
+                    self.register(model, admin_class, **options)
+            return
         missing = tuple(
             m
             for m in (ReadOnlyHistoryMixin, NoDeleteMixin, AuditorReadOnlyMixin)
@@ -264,6 +341,11 @@ class StaffAdminSite(OTPAdminSite):
             if codes is not None:
                 device.refresh_from_db()
                 otp_login(request, device)
+                if not request.session.session_key:
+                    request.session.save()
+                stepup_record(
+                    user=user, session_key=request.session.session_key, purpose="enrollment"
+                )
                 context = {
                     **self.each_context(request),
                     "title": _("Your backup codes"),

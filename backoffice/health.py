@@ -7,6 +7,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core.outage import RETRY_AFTER_SECONDS
+
 from .celery import app
 
 
@@ -36,4 +38,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "broker": "ok" if _broker_ok() else "unavailable",
     }
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(checks, status=200 if healthy else 503)
+    response = JsonResponse(checks, status=200 if healthy else 503)
+    if not healthy:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

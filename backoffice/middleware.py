@@ -1,9 +1,10 @@
 """Request plumbing: security headers (Permissions-Policy, no-store), over-large bodies refused
-early (413), NUL bytes refused in the path (404) and the query string (400), and `?lang=` picks
-the language."""
+early (413), NUL bytes refused in the path (404) and the query string (400), `?lang=` picks
+the language, and a database outage answers 503 (never a 500)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from django.conf import settings
@@ -11,6 +12,9 @@ from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views import defaults
+
+from core.outage import is_database_outage, unavailable_response
 
 
 class BodySizeLimitMiddleware:
@@ -134,3 +138,34 @@ class LanguageFromQueryMiddleware:
                 secure=not settings.DEBUG,
             )
         return response
+
+
+class DatabaseOutageMiddleware:
+    """A view (or a view middleware) that meets an unreachable database answers 503: the API
+    the error body with `Retry-After`, pages the 503 page (core/outage.py). DRF views answer
+    the same through core.api.exception_handler; what fails outside any view (a middleware
+    reading the session, say) reaches `server_error` below."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_outage(exception):
+            return unavailable_response(request)
+        return None
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500 (DEBUG off): Django calls it inside its `except` block, so the exception is
+    at hand. A database outage answers 503; anything else Django's own 500."""
+    if is_database_outage(sys.exc_info()[1]):
+        return unavailable_response(request)
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "error", "message": _("Something went wrong on our side.")}},
+            status=500,
+        )
+    return defaults.server_error(request)

@@ -37,6 +37,7 @@ _VIEW_ACCOUNTS = [
     "accounts.view_repayment",
     "accounts.view_risksignal",
     "accounts.view_creditreportcorrection",
+    "accounts.view_accountcredit",
     "notices.view_notice",
 ]
 
@@ -59,6 +60,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_SECURITY_LOGS,
         *_TRAIL,
         "accounts.view_unmasked_pii",
+        "accounts.pay_out_credit",  # the credit balance leaves the account (accounts.credits)
     ],
     RISK_OFFICER: [
         *_VIEW_ACCOUNTS,

@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_otp.plugins.otp_email",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # hashed, expiring API tokens (core/tokens.py)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served by the app itself (no CDN)
     "simple_history",
@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # NUL bytes in the path (404) or query (400), before any view or filter reaches PostgreSQL.
     "backoffice.middleware.NulByteMiddleware",
+    # A database outage answers 503 (the API's error body, else the 503 page), never a 500.
+    "backoffice.middleware.DatabaseOutageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -92,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # `Idempotency-Key` on API POSTs: the view and its stored answer in one transaction.
+    "core.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -121,9 +125,25 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    # django-pgtrigger's triggers first ask `_pgtrigger_should_ignore()`, which reads the
+    # `pgtrigger.ignore` setting inside an EXCEPTION block when it is undefined: a subtransaction
+    # per row, 0.5 ms each in a large transaction (the risk scan's trail rows: 30 s per 10k
+    # proposals). Defined (empty) on every connection, the check takes microseconds.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (_options.get("options", "") + " -c pgtrigger.ignore={}").strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`: web server, worker and beat share one file. WAL lets readers go on while one
+    # writer writes; IMMEDIATE transactions take the write lock at BEGIN (no deadlock-by-upgrade,
+    # which the busy timeout cannot wait out); the busy timeout makes a writer wait its turn.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -147,7 +167,7 @@ LANGUAGE_COOKIE_NAME = "django_language"
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -239,6 +259,18 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Credit Service Desk")
 OTP_EMAIL_TOKEN_VALIDITY = 300
 STEPUP_WINDOW = timedelta(minutes=15)
 
+# --- API tokens (django-rest-knox: only a SHA-512 digest is stored) --------------------------
+# A customer's token from POST /api/v1/auth/token/ lives API_TOKEN_TTL_HOURS; a service user's
+# (manage.py create_service_user, which revokes the previous one) API_SERVICE_TOKEN_TTL_DAYS.
+API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12))
+API_SERVICE_TOKEN_TTL = timedelta(days=env.int("API_SERVICE_TOKEN_TTL_DAYS", default=365))
+REST_KNOX = {
+    "TOKEN_TTL": API_TOKEN_TTL,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+    "TOKEN_LIMIT_PER_USER": None,
+}
+
 # --- Cache (rate limits, throttles) -----------------------------------------------------------
 REDIS_CACHE_URL = env.str("CACHE_URL", default="")
 if REDIS_CACHE_URL:
@@ -249,10 +281,33 @@ else:
     # shared by every worker and node; `check --deploy` fails without it (backoffice.E004).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Rate limits on the portal's forms (django-ratelimit on the cache above; core/ratelimit.py) -
+# Each form: (per customer, per client IP), "count/period" with period s, m, h or d ("5/10m":
+# 5 in 10 minutes). Only POSTs count; over either one the form answers a 429 page that keeps
+# what was typed. On the sign-in and password-reset pages the first one counts per username.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True  # the cache down: forms go through (logged) rather than all refused
+PORTAL_RATE_LIMITS = {
+    "complaint": ("5/10m", "20/10m"),
+    "complaint_post": ("10/10m", "30/10m"),  # the case page: review, withdraw, reply
+    "closure_request": ("5/h", "20/h"),
+    "closure_confirm": ("10/10m", "30/10m"),
+    "closure_resend": ("3/10m", "15/10m"),
+    "closure_withdraw": ("10/10m", "30/10m"),
+    "appeal": ("5/h", "20/h"),
+    "login": ("10/10m", "30/10m"),
+    "password_change": ("5/10m", "20/10m"),
+    "password_reset": ("5/10m", "20/10m"),
+}
+# A second POST of the same one-time form token waits this long for the first one's answer.
+SUBMISSION_TOKEN_WAIT_SECONDS = 10
+# An API POST repeating a running one's Idempotency-Key waits this long for its answer (then 409).
+IDEMPOTENCY_WAIT_SECONDS = 10
+
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -260,11 +315,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "core.api.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's anon/user throttles counted atomically on the shared cache (core/ratelimit.py).
+        "core.ratelimit.SharedAnonRateThrottle",
+        "core.ratelimit.SharedUserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
@@ -281,10 +337,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customer and risk-engine API of the credit-account service desk.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Two choice sets share the field name "channel": name each enum after what it is.
+    "ENUM_NAME_OVERRIDES": {
+        "OtpChannelEnum": "closures.enums.OtpChannel",
+        "NoticeChannelEnum": "notices.enums.Channel",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.idempotency.schema_add_idempotency_key",  # the Idempotency-Key header on POSTs
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -295,6 +360,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_fs_broker / "out"),
         "data_folder_out": str(_fs_broker / "out"),
         "processed_folder": str(_fs_broker / "processed"),
+        # Broadcast (pidbox) exchanges; kombu's default is ./control in the working directory.
+        "control_folder": str(_fs_broker / "control"),
         "store_processed": False,
     }
 else:
@@ -323,6 +390,8 @@ NOTICES_MAX_COUNTDOWN = timedelta(seconds=env.int("NOTICES_MAX_COUNTDOWN_SECONDS
 # (too short re-publishes a queue backlog; too long delays recovery after a broker outage).
 NOTICES_SWEEP_GRACE = timedelta(seconds=env.int("NOTICES_SWEEP_GRACE_SECONDS", default=300))
 NOTICES_SWEEP_BATCH = env.int("NOTICES_SWEEP_BATCH", default=5000)
+# Ids per `notices.send_batch` task (the outbox publishes and sends in batches).
+NOTICES_SEND_BATCH = env.int("NOTICES_SEND_BATCH", default=50)
 # A row `sending` for longer than this lost its worker: marked failed (outcome unknown).
 NOTICES_SENDING_LEASE = timedelta(seconds=env.int("NOTICES_SENDING_LEASE_SECONDS", default=900))
 
@@ -331,7 +400,8 @@ _email_url = env.str("EMAIL_URL", default="")
 if _email_url:
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    # Django's file backend, its files 0600 in a 0700 folder (core/storage.py).
+    EMAIL_BACKEND = "core.storage.PrivateFileEmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="service-desk@example.com")
@@ -341,12 +411,44 @@ SMS_FILE_PATH = str(VAR_DIR / "sms")
 SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+
+# --- Credit bureau (README "Credit bureau") ---------------------------------------------------
+# Objection marks, their outcomes and corrections: one message per submission, sent by Celery.
+CREDIT_BUREAU_BACKEND = env.str(
+    "CREDIT_BUREAU_BACKEND", default="accounts.bureau.backends.FileBureauBackend"
+)
+CREDIT_BUREAU_FILE_PATH = env.str("CREDIT_BUREAU_FILE_PATH", default=str(VAR_DIR / "bureau"))
+CREDIT_BUREAU_URL = env.str("CREDIT_BUREAU_URL", default="")
+CREDIT_BUREAU_TOKEN = env.str("CREDIT_BUREAU_TOKEN", default="")
+CREDIT_BUREAU_TIMEOUT = env.float("CREDIT_BUREAU_TIMEOUT", default=10.0)
+CREDIT_BUREAU_MAX_ATTEMPTS = env.int("CREDIT_BUREAU_MAX_ATTEMPTS", default=8)
+CREDIT_BUREAU_RETRY_BASE = timedelta(
+    seconds=env.int("CREDIT_BUREAU_RETRY_BASE_SECONDS", default=60)
+)
+CREDIT_BUREAU_RETRY_MAX = timedelta(
+    seconds=env.int("CREDIT_BUREAU_RETRY_MAX_SECONDS", default=6 * 3600)
+)
+# A submission `sending` for longer than this lost its worker: `unknown`, never resent blindly.
+CREDIT_BUREAU_SENDING_LEASE = timedelta(
+    seconds=env.int("CREDIT_BUREAU_SENDING_LEASE_SECONDS", default=900)
+)
+# The sweep publishes pending submissions due for longer than this (fresh ones were published
+# on commit).
+CREDIT_BUREAU_SWEEP_GRACE = timedelta(
+    seconds=env.int("CREDIT_BUREAU_SWEEP_GRACE_SECONDS", default=120)
+)
 # Staff alerts and escalations go to this address when a role has no member with an email.
 STAFF_ALERT_EMAIL = env.str("STAFF_ALERT_EMAIL", default="complaints-managers@example.com")
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Domain rules (PRODUCT.md), overridable -----------------------------------------------------
 OVERDUE_CLOSURE_THRESHOLD = env.int("OVERDUE_CLOSURE_THRESHOLD", default=3)
+# Repayment schedules (accounts/schedules.py): an installment unpaid this many days after its
+# due date is overdue; installment loans default to this many monthly installments; a cash
+# loan without a due date is due this many days after it was taken.
+OVERDUE_GRACE_DAYS = env.int("OVERDUE_GRACE_DAYS", default=3)
+INSTALLMENT_DEFAULT_MONTHS = env.int("INSTALLMENT_DEFAULT_MONTHS", default=3)
+CASH_LOAN_TERM_DAYS = env.int("CASH_LOAN_TERM_DAYS", default=30)
 CLOSURE_NOTICE_DAYS = {
     "overdue": env.int("CLOSURE_NOTICE_DAYS_OVERDUE", default=7),
     "policy_high_risk": env.int("CLOSURE_NOTICE_DAYS_POLICY", default=30),
@@ -356,6 +458,12 @@ CLOSURE_NOTICE_DAYS = {
     "customer_request": 0,
 }
 CLOSURE_ALERT_PER_STAFF_PER_HOUR = env.int("CLOSURE_ALERT_PER_STAFF_PER_HOUR", default=20)
+# The customer's closure codes (issue 14 item 6): validity, wrong tries per request (over every
+# resend; then the request is cancelled), sends per request and per customer and local day.
+CLOSURE_OTP_VALIDITY = env.int("CLOSURE_OTP_VALIDITY", default=300)
+CLOSURE_OTP_MAX_ATTEMPTS = env.int("CLOSURE_OTP_MAX_ATTEMPTS", default=5)
+CLOSURE_CODE_MAX_SENDS = env.int("CLOSURE_CODE_MAX_SENDS", default=5)
+CLOSURE_CODE_MAX_SENDS_PER_DAY = env.int("CLOSURE_CODE_MAX_SENDS_PER_DAY", default=10)
 DECISION_APPROVAL_THRESHOLD = Decimal(env.str("DECISION_APPROVAL_THRESHOLD", default="5000.00"))
 
 LOGGING = {

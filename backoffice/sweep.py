@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.bureau.services import bureau_sweep
 from closures.sweeps import closures_sweep
 from complaints.sweeps import complaints_sweep
 from notices.services import notices_sweep
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 # (label, sweep), run in this order: each takes `now=` and returns a summary (dict or int).
 SWEEPS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("notices", notices_sweep),
+    ("bureau", bureau_sweep),
     ("complaints", complaints_sweep),
     ("closures", closures_sweep),
     ("reports", report_rollup_refresh),

@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import health
 
+# DEBUG off: a database outage answers 503, the API's other errors its JSON body.
+handler500 = "backoffice.middleware.server_error"
+
 # The portal and the API are assembled from each app's own url modules, under one namespace each.
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

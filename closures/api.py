@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -21,11 +21,19 @@ from .models import Appeal, ClosureRequest
 
 class ClosureOutput(serializers.ModelSerializer):
     account = serializers.IntegerField(source="account_id")
+    # A customer's request awaiting its code carries the time it would take effect if
+    # confirmed now (the end of today, Asia/Shanghai), so a client can show it first.
+    effective_at = serializers.SerializerMethodField()
 
     class Meta:
         model = ClosureRequest
         fields = ["id", "account", "reason", "status", "explanation", "effective_at",
                   "appeal_deadline"]  # fmt: skip
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_effective_at(self, closure: ClosureRequest) -> str | None:
+        at = services.closure_effective_if_confirmed(closure)
+        return None if at is None else serializers.DateTimeField().to_representation(at)
 
 
 class ClosureCreateApi(APIView):
@@ -37,7 +45,10 @@ class ClosureCreateApi(APIView):
 
     @extend_schema(
         request=Input,
-        responses={202: ClosureOutput, 400: ERROR_RESPONSE_SCHEMA, 409: ERROR_RESPONSE_SCHEMA},
+        responses={
+            202: ClosureOutput,
+            **dict.fromkeys((400, 404, 409, 429), ERROR_RESPONSE_SCHEMA),
+        },
     )
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
@@ -47,7 +58,35 @@ class ClosureCreateApi(APIView):
             account_id=data.validated_data["account"],
             channel=data.validated_data["channel"],
         )
-        return Response({"id": closure.pk, "status": closure.status}, status=202)
+        return Response(ClosureOutput(closure).data, status=202)
+
+
+class ClosureCodeResendApi(APIView):
+    """A new code for a request awaiting one: 429 over the cooldown, the request's or the day's
+    cap (the error body says which), 409 when the request no longer needs a code."""
+
+    permission_classes = [IsCustomer]
+
+    class Input(StrictInputSerializer):
+        channel = serializers.ChoiceField(choices=OtpChannel.choices, required=False)
+
+    @extend_schema(
+        request=Input,
+        responses={
+            202: ClosureOutput,
+            **dict.fromkeys((400, 404, 409, 429), ERROR_RESPONSE_SCHEMA),
+        },
+    )
+    def post(self, request: Request, closure_id: int) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        closure = selectors.closure_for_user(user=request.user, closure_id=closure_id)
+        closure = services.closure_code_resend(
+            actor=request.user,
+            closure_id=closure.pk,
+            channel=data.validated_data.get("channel") or closure.code_channel or OtpChannel.SMS,
+        )
+        return Response(ClosureOutput(closure).data, status=202)
 
 
 class ClosureConfirmApi(APIView):
@@ -56,14 +95,17 @@ class ClosureConfirmApi(APIView):
     class Input(StrictInputSerializer):
         otp = serializers.CharField(max_length=12)
 
-    @extend_schema(request=Input, responses={200: ClosureOutput, 400: ERROR_RESPONSE_SCHEMA})
+    @extend_schema(
+        request=Input,
+        responses={200: ClosureOutput, **dict.fromkeys((400, 404, 409), ERROR_RESPONSE_SCHEMA)},
+    )
     def post(self, request: Request, closure_id: int) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         closure = services.closure_confirm(
             actor=request.user, closure_id=closure_id, otp=data.validated_data["otp"]
         )
-        return Response({"id": closure.pk, "status": closure.status})
+        return Response(ClosureOutput(closure).data)
 
 
 class ClosureWithdrawApi(APIView):

@@ -28,3 +28,9 @@ class ClosuresConfig(AppConfig):
         hooks.on_balance_settled(closure_settle_on_zero_balance)
         hooks.stake_provider(closure_staff_with_stake)
         hooks.demo_story("closed_for_overdue", demo_closed_for_overdue)  # Bob, in seed_demo
+        # A closure code dropped unsent at its expiry dies with its notice (issue 14 item 12).
+        from notices.hooks import on_expired
+
+        from .services import closure_code_notice_expired
+
+        on_expired["closure.code"].append(closure_code_notice_expired)

@@ -14,6 +14,9 @@ from core.audit import save_with_history
 from .enums import ClosureEventKind
 from .models import Appeal, ClosureEvent, ClosureRequest
 
+# The staff notice of the 2-days-before reminder on an appeal (closures/sweeps.py).
+APPEAL_REMINDER_EVENT = "staff.appeal_reminder"
+
 
 def _event_write(
     closure: ClosureRequest, *, kind: str, actor: User, reason: str = "", **fields: Any
@@ -168,4 +171,17 @@ def closure_reversed_event(
         old_status=old_status,
         new_status=closure.status,
         appeal=appeal,
+    )
+
+
+def appeal_reminder_event(*, appeal: Appeal, actor: User, reason: str) -> ClosureEvent:
+    """The appeal's reviewing manager (or the managers) reminded 2 days before its deadline:
+    recorded as the notice it sent, so that the sweep reminds once per appeal."""
+    return _event_write(
+        appeal.closure,
+        kind=ClosureEventKind.NOTICE_SENT,
+        actor=actor,
+        reason=reason,
+        appeal=appeal,
+        notice_event=APPEAL_REMINDER_EVENT,
     )

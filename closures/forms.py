@@ -33,11 +33,19 @@ class ClosureRequestForm(forms.Form):
     )
 
 
+CODE_LENGTH_MESSAGE = _("The code has 6 digits.")
+
+
 class ClosureConfirmForm(forms.Form):
     otp = forms.CharField(
         label=_("One-time code"),
         min_length=6,
         max_length=6,
+        error_messages={
+            "required": _("Enter the code we sent you."),
+            "min_length": CODE_LENGTH_MESSAGE,
+            "max_length": CODE_LENGTH_MESSAGE,
+        },
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]*"}
         ),

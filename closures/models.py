@@ -91,6 +91,12 @@ class ClosureRequest(models.Model):
     notice_sent_at = models.DateTimeField(_("closure notice sent"), null=True, blank=True)
     appeal_deadline = models.DateTimeField(_("appeal by"), null=True, blank=True)
     reported_to_bureau = models.BooleanField(_("reported to the credit bureau"), default=False)
+    # A customer's request: its one-time codes, counted over every resend (issue 14 item 6).
+    code_sends = models.PositiveSmallIntegerField(_("codes sent"), default=0)
+    code_failures = models.PositiveSmallIntegerField(_("wrong codes entered"), default=0)
+    code_channel = models.CharField(
+        _("last code sent by"), max_length=8, choices=OtpChannel.choices, blank=True
+    )
     # The account as it was before the closure touched it: the reversal restores these fields.
     pre_status = models.CharField(_("status before the closure"), max_length=16, blank=True)
     pre_credit_limit = _money(_("credit limit before the closure"), null=True, blank=True)
@@ -351,15 +357,20 @@ class CustomerOtpDevice(CooldownMixin, SideChannelDevice):
 
     django-otp keeps the token in plain text; this device keeps only an HMAC of it (`token`
     stays empty). A code is bound to one purpose (`closure:<id>`), expires after
-    CLOSURE_OTP_VALIDITY seconds, allows CLOSURE_OTP_MAX_ATTEMPTS wrong tries, can be re-sent
-    only after the cooldown, and is cleared when used (no reuse).
+    CLOSURE_OTP_VALIDITY seconds, can be re-sent only after the cooldown, and is cleared when
+    used (no reuse). The limits that outlive one code live elsewhere: wrong tries and sends per
+    closure on the ClosureRequest (CLOSURE_OTP_MAX_ATTEMPTS, CLOSURE_CODE_MAX_SENDS), sends per
+    customer and local day here (`sends_on`, `sends_that_day`; CLOSURE_CODE_MAX_SENDS_PER_DAY).
     """
 
     channel = models.CharField(max_length=8, choices=OtpChannel.choices, default=OtpChannel.SMS)
     purpose = models.CharField(max_length=64, blank=True)
     token_hash = models.CharField(max_length=64, blank=True)
+    # Wrong tries of the current code only (informational; the closure counts across resends).
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     sent_count = models.PositiveIntegerField(default=0)
+    sends_on = models.DateField(null=True, blank=True)
+    sends_that_day = models.PositiveSmallIntegerField(default=0)
 
     class Meta(SideChannelDevice.Meta):
         verbose_name = _("customer one-time code device")
@@ -368,35 +379,45 @@ class CustomerOtpDevice(CooldownMixin, SideChannelDevice):
     def get_cooldown_duration(self) -> int:
         return getattr(settings, "CLOSURE_OTP_RESEND_SECONDS", 60)
 
+    def sends_today(self, *, today) -> int:
+        """Codes sent to this customer on the local day `today` (Asia/Shanghai)."""
+        return self.sends_that_day if self.sends_on == today else 0
+
     def code_issue(self, *, purpose: str) -> str:
         """A fresh code for `purpose`; the caller delivers it. Saves only the hash."""
         code = f"{secrets.randbelow(10**6):06d}"
+        now = timezone.now()
+        today = timezone.localdate(now)
+        self.sends_that_day = self.sends_today(today=today) + 1
+        self.sends_on = today
         self.purpose = purpose
         self.token = None
         self.token_hash = _code_hash(self.pk, purpose, code)
-        self.valid_until = timezone.now() + timedelta(
-            seconds=getattr(settings, "CLOSURE_OTP_VALIDITY", 300)
-        )
+        self.valid_until = now + timedelta(seconds=getattr(settings, "CLOSURE_OTP_VALIDITY", 300))
         self.failed_attempts = 0
         self.sent_count += 1
         self.cooldown_set(commit=False)
         self.save()
         return code
 
+    def code_clear(self) -> None:
+        """No code waits any more (used, or its request cancelled)."""
+        self.token_hash = ""
+        self.purpose = ""
+        self.save(update_fields=["token_hash", "purpose"])
+
     def code_check(self, *, purpose: str, code: str) -> str:
-        """'ok', or why not: 'missing', 'expired', 'locked', 'wrong'. Consumes the code on 'ok'."""
+        """'ok', or why not: 'missing', 'expired', 'wrong'. Consumes the code on 'ok'. How many
+        wrong tries a request allows is the caller's rule (they count across resends)."""
         if not self.token_hash or self.purpose != purpose:
             return "missing"
         if timezone.now() >= self.valid_until:
             return "expired"
-        if self.failed_attempts >= getattr(settings, "CLOSURE_OTP_MAX_ATTEMPTS", 5):
-            return "locked"
         expected = _code_hash(self.pk, purpose, (code or "").strip())
         if hmac.compare_digest(expected, self.token_hash):
-            self.token_hash = ""
-            self.purpose = ""
             self.failed_attempts = 0
-            self.save(update_fields=["token_hash", "purpose", "failed_attempts"])
+            self.save(update_fields=["failed_attempts"])
+            self.code_clear()
             return "ok"
         self.failed_attempts += 1
         self.save(update_fields=["failed_attempts"])
@@ -406,5 +427,7 @@ class CustomerOtpDevice(CooldownMixin, SideChannelDevice):
     def generate_token(self, length=6, valid_secs=300, commit=True):  # noqa: ARG002
         raise NotImplementedError("use code_issue(purpose=...)")
 
-    def verify_token(self, token) -> bool:
-        return self.code_check(purpose=self.purpose, code=token) == "ok"
+    def verify_token(self, token) -> bool:  # noqa: ARG002
+        """Never through django-otp's generic helpers: a closure code is checked only by
+        closures.services.closure_confirm, which counts wrong tries across resends."""
+        return False

@@ -14,4 +14,5 @@ EVENTS = {
     "appeal.dismissed": {"channels": ("portal", "email", "sms")},
     "staff.closure_alert": {"channels": ("email",)},
     "staff.appeal_overdue": {"channels": ("email",)},
+    "staff.appeal_reminder": {"channels": ("email",)},
 }

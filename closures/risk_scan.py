@@ -1,9 +1,11 @@
 """The risk scan: proposes `overdue` closures for every open account at or over the overdue
 threshold that has no open closure - the rows `closure_propose` would write for a system actor,
-written set-based.
+written set-based. The overdue count it reads is only the computed one (accounts'
+AccountDelinquency, derived from the repayment schedules by accounts/delinquency.py, where
+disputed, reversed and paused loans never count): a fraud victim is never closed for `overdue`.
 
 On PostgreSQL, per batch, ONE statement picks the accounts (a keyset over the partial index
-account_overdue_open_idx), raises their overdue risk signals, inserts the proposals, links the
+delinquency_overdue_idx), raises their overdue risk signals, inserts the proposals, links the
 evidence and writes the case events, each with its history row; then one query runs the
 per-proposal anomaly rules over the batch (`alerts_on_proposals`, the rules `alerts_on_proposal`
 applies to a single proposal). No account row reaches Python, so memory does not grow with the
@@ -38,7 +40,7 @@ from accounts.enums import (
     RiskSignalStatus,
     Severity,
 )
-from accounts.models import CreditAccount, RiskSignal, User
+from accounts.models import AccountDelinquency, RiskSignal, User
 from accounts.services import risk_signal_raise
 from core.activity import activity_insert_sql
 
@@ -70,8 +72,8 @@ _OPEN = _literal(OPEN_CLOSURE_STATUSES)
 # Every SQL text here is built from model metadata and enum constants, never from input
 # (hence the S608 exemptions); values go in as query parameters.
 _CANDIDATES = f"""
-    FROM accounts_creditaccount a
-    WHERE a.overdue_count >= %(threshold)s AND a.overdue_count > 0
+    FROM accounts_accountdelinquency d JOIN accounts_creditaccount a ON a.id = d.account_id
+    WHERE d.overdue_count >= %(threshold)s AND d.overdue_count > 0
       AND a.status IN ({_literal(_CLOSABLE)})
       AND NOT EXISTS (SELECT 1 FROM closures_closurerequest c
                       WHERE c.account_id = a.id AND c.status IN ({_OPEN}))
@@ -206,8 +208,8 @@ def _batch_sql() -> str:
     events = _insert(ClosureEvent, _EVENT_VALUES, source="cl")
     return f"""
 WITH picked AS (
-    SELECT a.id, a.overdue_count, a.status {_CANDIDATES} AND a.id > %(after)s
-    ORDER BY a.id LIMIT %(batch)s
+    SELECT a.id, d.overdue_count, a.status {_CANDIDATES} AND d.account_id > %(after)s
+    ORDER BY d.account_id LIMIT %(batch)s
 ),
 sig AS ({signals} RETURNING *),
 sig_history AS ({_history_insert(RiskSignal, source="sig")}),
@@ -319,10 +321,12 @@ def _scan_through_services(
     times are the services' own (`now` is only the daily check's)."""
     open_closures = ClosureRequest.objects.filter(status__in=OPEN_CLOSURE_STATUSES)
     candidates = (
-        CreditAccount.objects.filter(overdue_count__gte=threshold, status__in=_CLOSABLE)
-        .exclude(pk__in=open_closures.values("account_id"))
-        .order_by("pk")
-        .values_list("pk", "overdue_count")
+        AccountDelinquency.objects.filter(
+            overdue_count__gte=threshold, account__status__in=_CLOSABLE
+        )
+        .exclude(account_id__in=open_closures.values("account_id"))
+        .order_by("account_id")
+        .values_list("account_id", "overdue_count")
     )
     result = RiskScanResult(candidates=candidates.count(), batches=1)
     for account_id, overdue_count in candidates.iterator():

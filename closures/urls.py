@@ -23,6 +23,11 @@ api_patterns: list = [
         name="closure-confirm",
     ),
     path(
+        "closures/<int:closure_id>/resend/",
+        api.ClosureCodeResendApi.as_view(),
+        name="closure-resend",
+    ),
+    path(
         "closures/<int:closure_id>/withdraw/",
         api.ClosureWithdrawApi.as_view(),
         name="closure-withdraw",

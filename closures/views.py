@@ -3,23 +3,40 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
+from core.crypto import mask_phone
 from core.errors import ApplicationError
 from core.forms import form_add_application_error
-from core.portal import customer_required
+from core.portal import customer_required, portal_form
 
 from . import selectors, services
-from .enums import APPEALABLE_STATUSES, ClosureReason, ClosureStatus
+from .enums import APPEALABLE_STATUSES, ClosureReason, ClosureStatus, OtpChannel
 from .forms import AppealForm, ClosureConfirmForm, ClosureRequestForm
 
 
+def mask_email(address: str) -> str:
+    """a***@example.com: the first character and the domain."""
+    name, _at, domain = address.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def code_destination(request: HttpRequest, closure) -> str:
+    """Where the last code of `closure` went, masked (138****1234 or a***@example.com)."""
+    if closure.code_channel == OtpChannel.EMAIL:
+        return mask_email(request.user.email or "")
+    return mask_phone(request.customer.phone or "")
+
+
 @customer_required
+@portal_form("closure_request")
 def closure_request(request: HttpRequest, account_id: int) -> HttpResponse:
     account = account_selectors.account_for_user(user=request.user, account_id=account_id)
     pending = selectors.closure_open_for_account(account_id=account.pk)
@@ -36,10 +53,19 @@ def closure_request(request: HttpRequest, account_id: int) -> HttpResponse:
         else:
             messages.info(request, _("We have sent you a one-time code."))
             return redirect("portal:closure-confirm", closure_id=closure.pk)
-    return render(request, "closures/close.html", {"account": account, "form": form})
+    context = {
+        "account": account,
+        "form": form,
+        "effective_if_today": services.customer_closure_effective_at(
+            timezone.now(),
+            notice_days=settings.CLOSURE_NOTICE_DAYS.get(ClosureReason.CUSTOMER_REQUEST, 0),
+        ),
+    }
+    return render(request, "closures/close.html", context)
 
 
 @customer_required
+@portal_form("closure_confirm")
 def closure_confirm(request: HttpRequest, closure_id: int) -> HttpResponse:
     closure = selectors.closure_for_user(user=request.user, closure_id=closure_id)
     if closure.status != ClosureStatus.AWAITING_CONFIRMATION:
@@ -55,16 +81,32 @@ def closure_confirm(request: HttpRequest, closure_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Your request to close the account is confirmed."))
             return redirect("portal:closure", closure_id=closure.pk)
-    return render(request, "closures/confirm.html", {"closure": closure, "form": form})
+    if request.method == "POST":
+        closure.refresh_from_db()  # the wrong try that reached the cap cancelled it
+    if closure.status != ClosureStatus.AWAITING_CONFIRMATION:
+        messages.error(request, form.errors.get("otp", [""])[0] or _("The request has ended."))
+        return redirect("portal:closure", closure_id=closure.pk)
+    context = {
+        "closure": closure,
+        "form": form,
+        "destination": code_destination(request, closure),
+        "minutes": settings.CLOSURE_OTP_VALIDITY // 60,
+        "effective_if_confirmed": services.closure_effective_if_confirmed(closure),
+        "sends_left": max(settings.CLOSURE_CODE_MAX_SENDS - closure.code_sends, 0),
+    }
+    return render(request, "closures/confirm.html", context)
 
 
 @customer_required
+@portal_form("closure_resend")
 @require_POST
 def closure_code_resend(request: HttpRequest, closure_id: int) -> HttpResponse:
     closure = selectors.closure_for_user(user=request.user, closure_id=closure_id)
     try:
         services.closure_code_resend(
-            actor=request.user, closure_id=closure.pk, channel=request.POST.get("channel", "sms")
+            actor=request.user,
+            closure_id=closure.pk,
+            channel=request.POST.get("channel") or closure.code_channel or OtpChannel.SMS,
         )
         messages.info(request, _("We have sent you a new code."))
     except ApplicationError as exc:
@@ -89,6 +131,7 @@ def closure_detail(request: HttpRequest, closure_id: int) -> HttpResponse:
 
 
 @customer_required
+@portal_form("closure_withdraw")
 @require_POST
 def closure_withdraw(request: HttpRequest, closure_id: int) -> HttpResponse:
     closure = selectors.closure_for_user(user=request.user, closure_id=closure_id)
@@ -103,6 +146,7 @@ def closure_withdraw(request: HttpRequest, closure_id: int) -> HttpResponse:
 
 
 @customer_required
+@portal_form("appeal")
 def appeal_new(request: HttpRequest) -> HttpResponse:
     try:
         closure_id = int(request.GET.get("closure", ""))

@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from accounts.models import CreditAccount, LoanRecord
+from accounts.models import CreditAccount, CreditReportCorrection, LoanRecord
 from core.admin_helpers import DomainAdmin, user_is_auditor
 from core.errors import ApplicationError
 from core.forms import form_add_application_error
@@ -33,6 +33,7 @@ from core.stepup import stepup_url
 from . import forms as staff_forms
 from . import selectors, services
 from .case_actions import ACTIONS, CaseAction
+from .enums import Channel
 from .evidence import evidence_for_loans
 from .models import Compensation, Complaint, IncidentAlert, VerificationRequest
 
@@ -204,13 +205,21 @@ class ComplaintAdmin(DomainAdmin):
             "sla": sla_badge_html(complaint, now),
             "time_left": time_left_text(complaint, now),
             "accounts": list(
-                CreditAccount.objects.filter(customer_id=complaint.customer_id).order_by("pk")
+                CreditAccount.objects.filter(customer_id=complaint.customer_id)
+                .select_related("delinquency")  # the computed overdue figures
+                .order_by("pk")
             ),
             "rows": [(i, evidence.get(i.loan_id)) for i in items],
             "timeline": list(selectors.complaint_timeline(complaint=complaint)),
             "notes": list(complaint.notes.select_related("author").order_by("created_at")),
             "reviews": list(complaint.reviews.select_related("handler").order_by("pk")),
             "compensation": Compensation.objects.filter(complaint=complaint).first(),
+            "bureau": list(
+                CreditReportCorrection.objects.filter(origin=f"complaint:{complaint.reference}")
+                .select_related("loan")
+                .prefetch_related("bureau_submissions")
+                .order_by("pk")
+            ),
         }
 
     def _offered_actions(self, request: HttpRequest, complaint: Complaint) -> list[CaseAction]:
@@ -286,7 +295,7 @@ class ComplaintAdmin(DomainAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": _("Record a complaint received by phone or letter"),
+            "title": _("Record a complaint received by phone, letter or regulator referral"),
             "form": form,
             "case_url": reverse("admin:complaints_complaint_changelist"),
         }
@@ -308,10 +317,18 @@ class ComplaintAdmin(DomainAdmin):
         if len(loan_ids) != len(refs):
             form.add_error("loan_references", _("Not loan records of this account."))
             return None
+        referral = None
+        if d["channel"] == Channel.REGULATOR:
+            referral = services.Referral(
+                source=d["regulator_source"],
+                number=d["referral_number"],
+                due_at=d.get("regulator_due_at"),
+            )
         try:
             return services.complaint_submit(
                 actor=request.user,
                 reason=STAFF_INTAKE_REASON,
+                referral=referral,
                 customer=account.customer,
                 category=d["category"],
                 description=d["description"],

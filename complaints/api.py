@@ -32,6 +32,9 @@ class ComplaintOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
     decision_text = serializers.SerializerMethodField()
+    review_until = serializers.SerializerMethodField(
+        help_text="End of the right to a review: day 30 after the decision notice's delivery."
+    )
     items = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
 
@@ -40,6 +43,10 @@ class ComplaintOutput(serializers.Serializer):
 
     def get_decision_text(self, obj: Complaint) -> str:
         return obj.decision_text if obj.decided_at else ""
+
+    def get_review_until(self, obj: Complaint) -> str | None:
+        until = selectors.complaint_review_until(obj)
+        return serializers.DateTimeField().to_representation(until) if until else None
 
     def get_items(self, obj: Complaint) -> list[dict]:
         return [

@@ -26,7 +26,7 @@ from core.errors import ApplicationError
 
 from . import clock, services
 from . import forms as staff_forms
-from .enums import DECIDABLE_STATUSES, TRANSITIONS, ReviewStatus, Status
+from .enums import DECIDABLE_STATUSES, TRANSITIONS, Channel, ReviewStatus, Status
 from .models import Complaint
 
 Data = dict[str, Any]
@@ -112,6 +112,8 @@ def _review_decide(c: Complaint, user: User, d: Data, reason: str) -> Any:
         reason=reason,
         outcome=d["outcome"],
         decision_text=d["decision_text"],
+        upheld_item_ids=[int(pk) for pk in d.get("upheld_items") or ()],
+        new_outcome=d.get("new_outcome") or None,
     )
 
 
@@ -133,6 +135,7 @@ REVIEW_DECIDE = CaseAction(
     title=gettext_lazy("Decide the review"),
     permission="complaints.decide_review",
     form_class=staff_forms.ReviewDecisionForm,
+    form_kwargs=_disputed_items,
     offered=lambda c: c.status == Status.UNDER_REVIEW,
     run=_review_decide,
     default_reason=gettext_noop("Decide the review"),
@@ -269,5 +272,25 @@ ACTIONS: dict[str, CaseAction] = {
             ),
         ),
         REVIEW_DECIDE,
+        CaseAction(
+            name="regulator_reply",
+            title=gettext_lazy("Record the reply to the regulator"),
+            permission=WORK,
+            form_class=staff_forms.RegulatorReplyForm,
+            offered=lambda c: (
+                c.channel == Channel.REGULATOR
+                and c.regulator_reply_delivered_at is None
+                and c.status in services.REPLYABLE_STATUSES
+            ),
+            run=lambda c, user, d, reason: services.regulator_reply_record(
+                complaint_id=c.pk,
+                actor=user,
+                reason=reason,
+                text=d["text"],
+                channel=d["channel"],
+                delivered_at=d["delivered_at"],
+                proof=d.get("proof", ""),
+            ),
+        ),
     )
 }

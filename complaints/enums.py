@@ -20,6 +20,22 @@ class Channel(models.TextChoices):
     API = "api", _("API")
     PHONE = "phone", _("Phone")
     LETTER = "letter", _("Letter")
+    # Referred by the regulator (the 12378 hotline, NFRA): entered by staff with the referral.
+    REGULATOR = "regulator", _("Regulator referral")
+
+
+class RegulatorSource(models.TextChoices):
+    HOTLINE_12378 = "hotline_12378", _("12378 consumer hotline")
+    NFRA = "nfra", _("NFRA referral")
+
+
+class RegulatorReplyChannel(models.TextChoices):
+    """How our reply reached the regulator."""
+
+    PORTAL = "portal", _("The regulator's complaint system")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    FAX = "fax", _("Fax")
 
 
 class Status(models.TextChoices):
@@ -47,7 +63,8 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.PENDING_APPROVAL: {Status.DECIDED, Status.INVESTIGATING},
     Status.DECIDED: {Status.UNDER_REVIEW, Status.CLOSED},
     Status.UNDER_REVIEW: {Status.DECIDED},
-    Status.CLOSED: set(),
+    # A review (核查) asked for within its 30 days reopens a closed case.
+    Status.CLOSED: {Status.UNDER_REVIEW},
     Status.WITHDRAWN: set(),
 }
 
@@ -105,6 +122,7 @@ class EventType(models.TextChoices):
     REVIEW_DECIDED = "review_decided", _("Review decided")
     REMINDER = "reminder", _("Reminder sent")
     ESCALATED = "escalated", _("Escalated to managers")
+    REGULATOR_REPLIED = "regulator_replied", _("Reply to the regulator delivered")
     CLOSED = "closed", _("Closed")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 

@@ -257,8 +257,14 @@ def review_requested_event(
 
 
 def review_decided_event(
-    *, complaint: Complaint, actor: User, review: VerificationRequest, from_status: str
+    *,
+    complaint: Complaint,
+    actor: User,
+    review: VerificationRequest,
+    from_status: str,
+    outcome: str = "",
 ) -> CaseEvent:
+    """`outcome`: the complaint's new outcome when an upheld review changed it."""
     return _write(
         complaint,
         EventType.REVIEW_DECIDED,
@@ -268,6 +274,7 @@ def review_decided_event(
         review=review,
         from_status=from_status,
         to_status=complaint.status,
+        outcome=outcome,
     )
 
 
@@ -291,4 +298,31 @@ def complaint_withdrawn_event(*, complaint: Complaint, actor: User, from_status:
         visible=True,
         from_status=from_status,
         to_status=complaint.status,
+    )
+
+
+# --- Sweep reminders on reviews, regulator referrals ----------------------------------------------
+
+
+def review_reminder_event(*, review: VerificationRequest, actor: User) -> CaseEvent:
+    """The review's handler (or the managers) reminded 2 days before its deadline."""
+    return _write(
+        review.complaint,
+        EventType.REMINDER,
+        actor=actor,
+        visible=False,
+        review=review,
+        due_at=review.due_at,
+    )
+
+
+def regulator_replied_event(*, complaint: Complaint, actor: User, reason: str) -> CaseEvent:
+    """Our reply to the referring regulator, recorded with its delivery (on the complaint)."""
+    return _write(
+        complaint,
+        EventType.REGULATOR_REPLIED,
+        actor=actor,
+        visible=False,
+        text=reason,
+        at=complaint.regulator_reply_delivered_at,
     )

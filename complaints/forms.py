@@ -5,12 +5,22 @@ at most 1,000 characters, a field error beyond."""
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CreditAccount, LoanRecord
 from core.forms import reason_field
 
-from .enums import Category, Channel, ItemOutcome, PauseReason, ReviewOutcome, RootCause
+from .enums import (
+    Category,
+    Channel,
+    ItemOutcome,
+    PauseReason,
+    RegulatorReplyChannel,
+    RegulatorSource,
+    ReviewOutcome,
+    RootCause,
+)
 
 
 class ComplaintForm(forms.Form):
@@ -38,8 +48,8 @@ class ComplaintForm(forms.Form):
         self.fields["account"].label_from_instance = lambda a: a.number_masked
         self.fields["loan_records"].queryset = loans
         self.fields["loan_records"].label_from_instance = (
-            lambda loan: f"{loan.created_at:%Y-%m-%d} {loan.reference} {loan.merchant} "
-            f"¥{loan.amount}"
+            lambda loan: f"{timezone.localtime(loan.created_at):%Y-%m-%d %H:%M} {loan.reference} "
+            f"{loan.merchant} ¥{loan.amount:,.2f}"
         )
 
     def clean(self):
@@ -131,13 +141,39 @@ class ReviewDecisionForm(forms.Form):
     decision_text = forms.CharField(
         label=_("Decision (sent to the customer)"), widget=forms.Textarea(attrs={"rows": 5})
     )
+    upheld_items = forms.MultipleChoiceField(
+        label=_("Rejected records the review now upholds (reversed at once)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    new_outcome = forms.ChoiceField(
+        label=_("New outcome (complaints without loan records)"),
+        choices=[
+            ("", "—"),
+            ("upheld", _("Upheld")),
+            ("partially_upheld", _("Partially upheld")),
+        ],
+        required=False,
+    )
     reason = reason_field(required=False, label=_("Internal reason"), rows=2)
+
+    def __init__(self, *args, items=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["upheld_items"].choices = [
+            (str(i.pk), f"{i.loan.reference} ¥{i.loan.amount}")
+            for i in items
+            if i.outcome == ItemOutcome.REJECTED
+        ]
 
 
 class StaffIntakeForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("Received by"),
-        choices=[(Channel.PHONE, Channel.PHONE.label), (Channel.LETTER, Channel.LETTER.label)],
+        choices=[
+            (Channel.PHONE, Channel.PHONE.label),
+            (Channel.LETTER, Channel.LETTER.label),
+            (Channel.REGULATOR, Channel.REGULATOR.label),
+        ],
     )
     account_number = forms.CharField(label=_("Account number"), max_length=20)
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
@@ -149,4 +185,43 @@ class StaffIntakeForm(forms.Form):
     description = forms.CharField(label=_("What the customer said"), widget=forms.Textarea)
     account_compromised = forms.BooleanField(
         label=_("The customer says the account may be compromised"), required=False
+    )
+    # A regulator referral (channel "regulator"): who referred it, their number, their deadline.
+    regulator_source = forms.ChoiceField(
+        label=_("Referred by"),
+        choices=[("", "—"), *RegulatorSource.choices],
+        required=False,
+    )
+    referral_number = forms.CharField(label=_("Referral number"), max_length=64, required=False)
+    regulator_due_at = forms.DateTimeField(
+        label=_("The regulator's deadline (if shorter than ours)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("channel") == Channel.REGULATOR:
+            if not data.get("regulator_source"):
+                self.add_error("regulator_source", _("Choose who referred it."))
+            if not (data.get("referral_number") or "").strip():
+                self.add_error("referral_number", _("Give the regulator's referral number."))
+        elif data.get("referral_number") or data.get("regulator_source"):
+            self.add_error("channel", _("Only a regulator referral carries a referral number."))
+        return data
+
+
+class RegulatorReplyForm(ReasonForm):
+    text = forms.CharField(
+        label=_("The reply sent to the regulator"), widget=forms.Textarea(attrs={"rows": 5})
+    )
+    channel = forms.ChoiceField(label=_("Delivered by"), choices=RegulatorReplyChannel.choices)
+    delivered_at = forms.DateTimeField(
+        label=_("Delivered at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+    proof = forms.CharField(
+        label=_("Delivery proof (receipt or tracking number)"), max_length=120, required=False
     )

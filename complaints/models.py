@@ -32,6 +32,8 @@ from .enums import (
     ItemOutcome,
     Outcome,
     PauseReason,
+    RegulatorReplyChannel,
+    RegulatorSource,
     ReviewOutcome,
     ReviewStatus,
     RootCause,
@@ -77,7 +79,7 @@ class Complaint(models.Model):
         blank=True,
     )
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.RECEIVED
     )
@@ -113,6 +115,23 @@ class Complaint(models.Model):
     # Sweep bookkeeping: which deadline we last reminded about / escalated.
     reminded_for = models.DateTimeField(null=True, blank=True, editable=False)
     escalated_for = models.DateTimeField(null=True, blank=True, editable=False)
+    # A regulator referral (channel `regulator`): the referral, the regulator's own deadline
+    # (the case's deadline is the earlier of it and ours), and our reply to the regulator with
+    # its delivery (complaints/services/regulator.py).
+    regulator_source = models.CharField(
+        _("referred by"), max_length=16, choices=RegulatorSource.choices, blank=True
+    )
+    referral_number = models.CharField(_("referral number"), max_length=64, blank=True)
+    regulator_due_at = models.DateTimeField(_("regulator's deadline"), null=True, blank=True)
+    regulator_reply = models.TextField(_("reply to the regulator"), blank=True)
+    regulator_replied_by = _user_fk(_("replied to the regulator"))
+    regulator_reply_channel = models.CharField(
+        _("reply delivered by"), max_length=16, choices=RegulatorReplyChannel.choices, blank=True
+    )
+    regulator_reply_delivered_at = models.DateTimeField(_("reply delivered"), null=True, blank=True)
+    regulator_reply_proof = models.CharField(
+        _("delivery proof (receipt number)"), max_length=120, blank=True
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -187,6 +206,15 @@ class DisputedItem(models.Model):
     refunded_repaid = _money(_("repaid amount refunded"), default=ZERO)
     refunded_fees = _money(_("fees refunded"), default=ZERO)
     refunded_interest = _money(_("interest refunded"), default=ZERO)
+    # The ledger's refund entry for what the customer had repaid on the reversed record.
+    refund_credit = models.OneToOneField(
+        "accounts.AccountCredit",
+        verbose_name=_("refund entry"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
     history = HistoricalRecords()
 
@@ -340,7 +368,16 @@ class Compensation(models.Model):
     proposed_by = models.ForeignKey(
         USER, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
     )
+    # When it was booked to the account, and the ledger's entry for it.
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    credit = models.OneToOneField(
+        "accounts.AccountCredit",
+        verbose_name=_("ledger entry"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -372,6 +409,8 @@ class VerificationRequest(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     due_at = models.DateTimeField(_("decision due"))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    # Sweep bookkeeping: the deadline the handler was last reminded about.
+    reminded_for = models.DateTimeField(null=True, blank=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:

@@ -13,6 +13,7 @@ EVENTS = {
     "complaint.review_received": {"channels": _CUSTOMER},
     "complaint.review_decided": {"channels": _CUSTOMER_LONG},
     "staff.complaint_reminder": {"channels": ("email",)},
+    "staff.review_reminder": {"channels": ("email",)},
     "staff.complaint_escalation": {"channels": ("email",)},
     "staff.decision_approval": {"channels": ("email",)},
     "staff.decision_returned": {"channels": ("email",)},

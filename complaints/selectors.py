@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from core.clock import window_end_from_delivery
+from notices.enums import NoticeStatus
+from notices.models import Notice
+from notices.selectors import notice_delivered_at
 
 from . import clock
 from .enums import OPEN_STATUSES
 from .models import CaseEvent, Complaint, DisputedItem
+
+# The decision notice the review window (核查) is counted from.
+DECISION_NOTICE = "complaint.decided"
 
 QUEUES = ("unassigned", "mine", "due_soon", "overdue", "open", "all")
 
@@ -64,8 +73,45 @@ def _with_detail(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
     )
 
 
+def with_decision_delivered_at(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
+    """Annotate `decision_delivered_at`, one subquery for a whole list: the same rule as
+    notices.selectors.notice_delivered_at (earliest recorded delivery on any channel; failed
+    or unknown never count)."""
+    first = (
+        Notice.objects.filter(
+            event=DECISION_NOTICE,
+            content_type=ContentType.objects.get_for_model(Complaint, for_concrete_model=False),
+            object_id=Cast(OuterRef("pk"), output_field=CharField()),
+            status=NoticeStatus.SENT,
+            sent_at__isnull=False,
+        )
+        .order_by("sent_at")
+        .values("sent_at")[:1]
+    )
+    return qs.annotate(decision_delivered_at=Subquery(first))
+
+
+def complaint_decision_delivered_at(complaint: Complaint) -> datetime | None:
+    """When the decision notice reached the customer (the annotation when there is one)."""
+    if complaint.decided_at is None:
+        return None
+    if hasattr(complaint, "decision_delivered_at"):
+        return complaint.decision_delivered_at
+    return notice_delivered_at(event=DECISION_NOTICE, obj=complaint)
+
+
+def complaint_review_until(complaint: Complaint) -> datetime | None:
+    """The end of the right to a review: the end of day 30 after the decision notice's delivery
+    (Asia/Shanghai, counted as for appeals), whatever the case's status. None before a decision
+    or while its notice is not delivered (the window has not started)."""
+    delivered = complaint_decision_delivered_at(complaint)
+    if delivered is None:
+        return None
+    return window_end_from_delivery(delivered, clock.REVIEW_WINDOW_DAYS)
+
+
 def complaints_for_user_detailed(*, user: User) -> QuerySet[Complaint]:
-    return _with_detail(complaints_for_user(user=user))
+    return with_decision_delivered_at(_with_detail(complaints_for_user(user=user)))
 
 
 def complaint_for_user(*, user: User, reference: str) -> Complaint:

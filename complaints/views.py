@@ -12,9 +12,9 @@ from django.utils.translation import gettext_noop
 from accounts import selectors as account_selectors
 from core.errors import ApplicationError
 from core.forms import form_add_application_error
-from core.portal import customer_required
+from core.portal import customer_required, portal_form
 
-from . import clock, selectors, services
+from . import selectors, services
 from .enums import TRANSITIONS, Channel, Status
 from .forms import ComplaintForm, ReviewForm
 
@@ -24,6 +24,7 @@ WITHDRAW_REASON = gettext_noop("Withdrawn by the customer")
 
 
 @customer_required
+@portal_form("complaint")
 def complaint_new(request: HttpRequest) -> HttpResponse:
     accounts = account_selectors.accounts_for_user(user=request.user)
     loans = account_selectors.loans_for_user(user=request.user).order_by("-created_at", "-id")
@@ -70,15 +71,10 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
 
 
 @customer_required
+@portal_form("complaint_post")
 def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
     complaint = selectors.complaint_for_user(user=request.user, reference=reference)
-    now = timezone.now()
-    can_review = (
-        complaint.status == Status.DECIDED
-        and complaint.decided_at is not None
-        and not complaint.reviews.all()
-        and clock.within_window(complaint.decided_at, clock.REVIEW_WINDOW_DAYS, now=now)
-    )
+    can_review = services.review_can_request(complaint, now=timezone.now())
     form = ReviewForm()
     if request.method == "POST" and request.POST.get("withdraw"):
         try:
@@ -90,7 +86,9 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, _("Your complaint was withdrawn."))
         return redirect(f"/portal/complaints/{complaint.reference}/")
-    if request.method == "POST" and can_review:
+    if request.method == "POST" and "grounds" in request.POST:
+        # The service answers a request the page no longer offers (the window closed, a
+        # review exists) with its own reason.
         form = ReviewForm(request.POST)
         if form.is_valid():
             try:
@@ -101,6 +99,8 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
                 )
             except ApplicationError as exc:
                 form_add_application_error(form, exc)
+                if not can_review:
+                    messages.error(request, exc.message)
             else:
                 messages.success(request, _("Your request for a review was received."))
                 return redirect(f"/portal/complaints/{complaint.reference}/")
@@ -114,11 +114,7 @@ def complaint_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "reviews": list(complaint.reviews.all()),
             "can_review": can_review,
             "can_withdraw": Status.WITHDRAWN in TRANSITIONS[complaint.status],
-            "review_deadline": clock.add_calendar_days(
-                complaint.decided_at, clock.REVIEW_WINDOW_DAYS
-            )
-            if complaint.decided_at
-            else None,
+            "review_deadline": services.review_until(complaint),
             "form": form,
         },
     )

@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponse
 
 from . import crypto
 from .models import ActivityEntry
-from .net import client_ip
+from .net import client_ip, request_context
 
 _context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "activity_context", default=None
@@ -69,7 +69,10 @@ class ActivityContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = (request.headers.get("X-Request-ID") or "").strip()
         request_id = given[:64] if given.isprintable() and given else uuid.uuid4().hex
-        with activity_context(ip=client_ip(request) or None, request_id=request_id):
+        with (
+            activity_context(ip=client_ip(request) or None, request_id=request_id),
+            request_context(request),
+        ):
             response = self.get_response(request)
         response.setdefault("X-Request-ID", request_id)
         return response

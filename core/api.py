@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError
+from .outage import RETRY_AFTER_SECONDS, is_database_outage, unavailable_body
 
 
 def _flatten(detail: Any) -> dict[str, list[str]]:
@@ -39,6 +40,10 @@ def error_response(
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if is_database_outage(exc):  # the database is unreachable: 503, try again (core/outage.py)
+        return Response(
+            unavailable_body(), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     if isinstance(exc, ApplicationError):
         return error_response(
             code=exc.code, message=str(exc.message), http_status=exc.status, fields=exc.fields

@@ -1,6 +1,8 @@
 """API sign-in and the permission classes shared by every app's API views.
 
-- `TokenLoginView` (`POST /api/v1/auth/token/`): `{"username", "password"}` -> `{"token"}`.
+- `TokenLoginView` (`POST /api/v1/auth/token/`): `{"username", "password"}` ->
+  `{"token", "expires_at"}`: a new knox token (core/tokens.py: stored as a digest only, valid
+  API_TOKEN_TTL). `TokenLogoutView` (`POST /api/v1/auth/logout/`, 204) revokes the token in use.
   It authenticates through `django.contrib.auth.authenticate(request=...)`, so django-axes
   counts failures toward the same lockout as the portal form (5 per username and IP, then
   15 minutes; the locked-out answer is 429 with code "locked_out"). Staff members get no token
@@ -23,13 +25,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .api import StrictInputSerializer, error_response
 from .net import login_refused_as_wrong
+from .tokens import token_issue, token_revoke
 
 
 def user_is_customer(user: Any) -> bool:
@@ -103,6 +105,7 @@ class TokenLoginView(APIView):
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField()
+        expires_at = serializers.DateTimeField()
 
     @extend_schema(
         operation_id="auth_token",
@@ -136,5 +139,26 @@ class TokenLoginView(APIView):
                 message=_("The username or password is not correct."),
                 http_status=status.HTTP_400_BAD_REQUEST,
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        row, token = token_issue(user=user)
+        return Response(
+            {
+                "token": token,
+                "expires_at": serializers.DateTimeField().to_representation(row.expiry),
+            }
+        )
+
+
+class TokenLogoutView(APIView):
+    """Revoke the token this request was made with (other tokens of the user stay valid)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        request=None,
+        responses={204: None, 401: ERROR_RESPONSE_SCHEMA, 429: ERROR_RESPONSE_SCHEMA},
+    )
+    def post(self, request: Request) -> Response:
+        if request.auth is not None and hasattr(request.auth, "digest"):
+            token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -25,3 +25,12 @@ class CoreConfig(AppConfig):
         # Every sign-in and failed sign-in goes into the activity trail.
         user_logged_in.connect(on_logged_in, dispatch_uid="activity:login")
         user_login_failed.connect(on_login_failed, dispatch_uid="activity:login_failed")
+        # A changed password hash revokes the user's API tokens, whatever path changed it.
+        from django.conf import settings
+        from django.db.models.signals import post_save, pre_save
+
+        from .tokens import user_password_changed, user_password_watch
+
+        user_model = apps.get_model(settings.AUTH_USER_MODEL)
+        pre_save.connect(user_password_watch, sender=user_model, dispatch_uid="tokens:pw")
+        post_save.connect(user_password_changed, sender=user_model, dispatch_uid="tokens:pw")

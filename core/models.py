@@ -33,6 +33,10 @@ class StepUpVerification(models.Model):
         return f"{self.user_id} @ {self.verified_at:%Y-%m-%d %H:%M}"
 
 
+# Staff second factors with their secrets encrypted or hashed (core/otp_models.py).
+from .otp_models import BackupCode, BackupCodeDevice, StaffTOTPDevice  # noqa: E402, F401
+
+
 class PiiAccessLog(models.Model):
     """Each time a staff member sees unmasked personal data."""
 
@@ -129,3 +133,30 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"seal {self.pk} {self.hash[:12]}"
+
+
+class IdempotentRequest(models.Model):
+    """An API POST sent with an `Idempotency-Key` and the answer it got (CONTRACT.md; see
+    core/idempotency.py): the same key from the same user within 24 hours answers this again and
+    does nothing more. Not domain data but stored answers: no history. The row is written in the
+    same transaction as the POST's own writes, so it exists exactly when they do."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=64)
+    # SHA-256 of the method, path, content type and body: the same key with another request is
+    # refused, never answered with the first one's result.
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.BinaryField(default=b"")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotent_request_user_key")
+        ]
+        verbose_name = _("idempotent API request")
+        verbose_name_plural = _("idempotent API requests")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key} -> {self.status_code}"

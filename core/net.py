@@ -1,7 +1,12 @@
-"""Client IP behind a configurable number of trusted proxies, the lockout answer, and sign-ins
-refused like a wrong password."""
+"""Client IP behind a configurable number of trusted proxies, the lockout answer, sign-ins
+refused like a wrong password, and the request being served (`current_request()`, set by
+core.activity.ActivityContextMiddleware) for code that needs its session without a parameter
+(step-up, core/stepup.py)."""
 
 from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
@@ -42,3 +47,32 @@ def login_refused_as_wrong(request: HttpRequest, *, username: str) -> None:
     the customer API or portal) as a failed one: django-axes counts it like a wrong password,
     so neither the answer nor the lockout tells the two apart."""
     user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+
+
+_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar(
+    "current_request", default=None
+)
+
+
+@contextmanager
+def request_context(request: HttpRequest):
+    token = _request.set(request)
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
+def current_request() -> HttpRequest | None:
+    """The HTTP request being served, or None (a task, a command, a test calling a service)."""
+    return _request.get()
+
+
+def current_session_key() -> str | None:
+    """The current request's session key ("" for a request without a session, e.g. an API
+    token), or None outside any request."""
+    request = current_request()
+    if request is None:
+        return None
+    session = getattr(request, "session", None)
+    return (session.session_key or "") if session is not None else ""

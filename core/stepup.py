@@ -1,7 +1,16 @@
 """Step-up authentication: approving a closure or a decision, reversing a closure and seeing
-unmasked personal data need a one-time code entered within STEPUP_WINDOW (15 minutes).
+unmasked personal data need a one-time code entered within STEPUP_WINDOW (15 minutes), in the
+same session.
 
 Services call `stepup_require(actor=...)`, so the rule holds for admin, API and tasks alike.
+A verification is bound to the session that made it: within an HTTP request only codes
+recorded with that request's session key count (core.net.current_session_key(), put there by
+core.activity.ActivityContextMiddleware), so a second session of the same manager (another
+browser, a stolen cookie's own session) must enter a code of its own, and a request without a
+session (an API token) never counts as stepped up. The TOTP sign-in itself is a verification
+of the session it opens (`stepup_record`, called by the admin login). Outside any request (a
+task or command acting for a staff member) there is no session to bind to: any verification of
+the user within the window counts.
 """
 
 from __future__ import annotations
@@ -18,25 +27,46 @@ from django_otp import devices_for_user
 from .activity import activity_record
 from .errors import ApplicationError
 from .models import StepUpVerification
+from .net import current_session_key
+
+_CURRENT = object()
+
+
+def stepup_record(*, user, session_key: str, purpose: str) -> StepUpVerification:
+    """Record a one-time code already verified (the TOTP sign-in) for `session_key`."""
+    verification = StepUpVerification.objects.create(
+        user=user, session_key=session_key or "", purpose=purpose
+    )
+    activity_record(actor=user, action="auth.stepup", obj=user, reason=purpose)
+    return verification
 
 
 def stepup_verify(*, user, token: str, session_key: str = "", purpose: str = "") -> bool:
-    """Check `token` against the user's confirmed OTP devices; record it when it matches."""
+    """Check `token` against the user's confirmed OTP devices; record it for `session_key`
+    when it matches."""
     token = (token or "").strip()
     if not token:
         return False
     for device in devices_for_user(user, confirmed=True):
         if device.verify_token(token):
-            StepUpVerification.objects.create(user=user, session_key=session_key, purpose=purpose)
-            activity_record(actor=user, action="auth.stepup", obj=user, reason=purpose)
+            stepup_record(user=user, session_key=session_key, purpose=purpose)
             return True
     activity_record(actor=user, action="auth.stepup_failed", obj=user, reason=purpose)
     return False
 
 
-def stepup_is_fresh(*, user) -> bool:
+def stepup_is_fresh(*, user, session_key: str | None | object = _CURRENT) -> bool:
+    """A code in the last STEPUP_WINDOW, entered in `session_key` (by default the current
+    request's session; outside a request, in any session)."""
+    if session_key is _CURRENT:
+        session_key = current_session_key()
     since = timezone.now() - settings.STEPUP_WINDOW
-    return StepUpVerification.objects.filter(user=user, verified_at__gte=since).exists()
+    verifications = StepUpVerification.objects.filter(user=user, verified_at__gte=since)
+    if session_key is not None:
+        if not session_key:
+            return False  # a request without a session (an API token) is never stepped up
+        verifications = verifications.filter(session_key=session_key)
+    return verifications.exists()
 
 
 def stepup_require(*, actor) -> None:

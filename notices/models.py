@@ -46,6 +46,11 @@ class Notice(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    # When the broker accepted the task for the current attempt; null until then (and again
+    # whenever the row goes back to pending). The sweep publishes null rows at once.
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    # A notice still unsent at this time is not sent (status `expired`, hooks.on_expired).
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
@@ -58,13 +63,25 @@ class Notice(models.Model):
     class Meta:
         verbose_name = _("notice")
         verbose_name_plural = _("notices")
-        permissions = [("resend_notice", _("Can resend a failed notice"))]
+        permissions = [("resend_notice", _("Can resend a failed notice"))]  # and confirm unknown
         indexes = [
             # The sweeper: pending rows whose time has come.
             models.Index(
                 fields=["next_attempt_at"],
                 name="notice_pending_due_idx",
                 condition=Q(status="pending"),
+            ),
+            # The sweeper: pending rows never published (broker down at commit, parked retry).
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notice_unpublished_idx",
+                condition=Q(status="pending", published_at__isnull=True),
+            ),
+            # The sweeper: pending rows that expire.
+            models.Index(
+                fields=["expires_at"],
+                name="notice_expiring_idx",
+                condition=Q(status="pending", expires_at__isnull=False),
             ),
             # The sweeper: rows stuck in `sending` (worker lost mid-task).
             models.Index(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Min, Model, QuerySet
 
-from .enums import Channel, NoticeStatus
+from .enums import EXTERNAL_CHANNELS, Channel, NoticeStatus
 from .models import Notice
 
 if TYPE_CHECKING:
@@ -39,3 +39,17 @@ def notice_delivered_at(
     if recipient is not None:
         qs = qs.filter(recipient=recipient)
     return qs.aggregate(first=Min("sent_at"))["first"]
+
+
+def notice_outcome_blocks(*, obj: Model, event: str) -> bool:
+    """True while a notice of `event` about `obj` is `unknown` and no other external channel
+    (email, SMS) delivered that event: a case whose decision notice may not have arrived is not
+    closed until staff confirm the delivery (`notice_confirm_delivered`) or resend it and it is
+    sent (PRODUCT.md "Complaints": `unknown` blocks closing)."""
+    ct = ContentType.objects.get_for_model(obj, for_concrete_model=False)  # as object_ref
+    rows = Notice.objects.filter(
+        event=event, content_type=ct, object_id=str(obj.pk), channel__in=list(EXTERNAL_CHANNELS)
+    )
+    if not rows.filter(status=NoticeStatus.UNKNOWN).exists():
+        return False
+    return not rows.filter(status=NoticeStatus.SENT).exists()

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
-mkdir -p var/mail var/sms var/uploads var/broker/out var/broker/processed
+# Links in notices point at the portal this server answers on, unless set explicitly.
+export PORTAL_BASE_URL=${PORTAL_BASE_URL:-http://$HOST:$PORT}
+mkdir -p var/mail var/sms var/uploads var/broker/out var/broker/processed var/broker/control
 
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo

@@ -5,7 +5,11 @@ Each balance formula is written once here, on the model instance (the caller sav
 a loan posted charges the account (`balance_charge`), money coming back to the account
 credits it (`balance_credit_back`: repayments and reversed loans), a restored account gets back
 what was available plus what was repaid since (`available_after_restore`), and a loan is paid
-down with `loan_pay_down`. Nothing outside `accounts.services` calls these.
+down with `loan_pay_down`. A credit entry (refund, compensation) is split between what is
+owed and the account's credit balance (`credit_split`), a payout takes money out of the credit
+balance (`credit_balance_pay_out`), and the ledger's "credits applied" figure (the part of the
+credits that paid down what was owed) is `credits_applied` / `credits_applied_subquery`.
+Nothing outside `accounts.services` calls the formulas that change an account.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
 
 from ..enums import ACCOUNT_TRANSITIONS, LOAN_TRANSITIONS, AccountStatus, LoanStatus
-from ..models import ZERO, CreditAccount, LoanRecord
+from ..models import ZERO, AccountCredit, CreditAccount, LoanRecord
 
 # The account columns the balance formulas change (the `update_fields` of their save).
 BALANCE_FIELDS = ["outstanding_balance", "available_credit"]
@@ -91,3 +97,49 @@ def loan_pay_down(loan: LoanRecord, amount: Decimal) -> Decimal:
     part = min(amount, loan.outstanding_amount)
     loan.outstanding_amount -= part
     return part
+
+
+def credit_split(account: CreditAccount, amount: Decimal, *, payable: Decimal) -> Decimal:
+    """A credit entry of `amount`, of which `payable` paid down what was owed on the account's
+    loans: the balance goes down (and the available credit up) by that part, the rest is held
+    in the account's credit balance. Returns the part held. The outstanding balance never goes
+    below zero (the database refuses it too)."""
+    applied = min(amount, payable, account.outstanding_balance)
+    balance_credit_back(account, applied)
+    held = amount - applied
+    account.credit_balance += held
+    return held
+
+
+def credit_balance_pay_out(account: CreditAccount, amount: Decimal) -> None:
+    """A payout leaves the credit balance; never more than it holds."""
+    if amount > account.credit_balance:
+        raise ApplicationError(
+            _("The payout exceeds the credit balance."),
+            code="invalid",
+            status=400,
+            fields={"amount": [_("More than the credit balance.")]},
+        )
+    account.credit_balance -= amount
+
+
+def credits_applied(*, account_id: int) -> Decimal:
+    """The "credits applied" figure of one account: what its refunds and compensation paid
+    down of what was owed (the reconciliation's outstanding = loans + fees - repayments -
+    reversals - credits applied)."""
+    total = AccountCredit.objects.filter(account_id=account_id).aggregate(t=Sum("applied_amount"))
+    return total["t"] or ZERO
+
+
+def credits_applied_subquery(account_ref: str = "pk") -> Coalesce:
+    """The same figure as an expression to annotate accounts with, set-based
+    (`CreditAccount.objects.annotate(applied=credits_applied_subquery())`)."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    per_account = (
+        AccountCredit.objects.filter(account_id=OuterRef(account_ref))
+        .order_by()
+        .values("account_id")
+        .annotate(t=Sum("applied_amount"))
+        .values("t")
+    )
+    return Coalesce(Subquery(per_account, output_field=money), Value(ZERO), output_field=money)

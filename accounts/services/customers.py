@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from core import crypto
 from core.audit import save_with_history
 from core.errors import ApplicationError
+from core.tokens import tokens_revoke
 
 from ..enums import Language
 from ..models import CreditAccount, Customer, User, _new_security_stamp
@@ -90,7 +90,7 @@ def account_open(
 
 def user_sessions_revoke(*, user: User, actor: User, reason: str) -> None:
     """Sign the user out everywhere: a new security stamp invalidates every session hash, and
-    their API tokens are deleted (credentials, not domain data)."""
-    Token.objects.filter(user=user).delete()
+    their API tokens revoked (credentials, not domain data)."""
+    tokens_revoke(user=user)
     user.security_stamp = _new_security_stamp()
     save_with_history(user, actor=actor, reason=reason, update_fields=["security_stamp"])

@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from core.audit import save_with_history
 from core.errors import ApplicationError
 
-from .. import locks
+from .. import locks, schedules
+from ..delinquency import delinquency_refresh_account
 from ..enums import ACCOUNT_LENDING_STATUSES, AuthOutcome, LoanStatus
 from ..models import ZERO, AuthorizationEvent, CreditAccount, LoanRecord, User
 from .common import (
@@ -84,8 +85,12 @@ def loan_record(
     due_date: date | None = None,
     created_at: datetime | None = None,
     authorization: AuthorizationInput | None = None,
+    months: int | None = None,
+    schedule: list[tuple[date, Decimal]] | None = None,
 ) -> LoanRecord:
-    """Post a loan against available credit, with the authorization event behind it (if any)."""
+    """Post a loan against available credit, with the authorization event behind it (if any)
+    and its repayment schedule (accounts/schedules.py: `months` for an installment loan,
+    `schedule` for a loan booked with its own [(due_on, amount)])."""
     account = locks.account_for_update(account_id=account_id)
     if account.status not in ACCOUNT_LENDING_STATUSES:
         raise ApplicationError(
@@ -99,6 +104,15 @@ def loan_record(
             _("The amount exceeds the available credit."), code="insufficient_credit"
         )
     now = created_at or timezone.now()
+    plan = schedules.schedule_plan(
+        kind=kind,
+        amount=amount,
+        taken_on=timezone.localdate(now),
+        interest_free_days=account.interest_free_days,
+        due_date=due_date,
+        months=months,
+        terms=schedule,
+    )
     loan = LoanRecord(
         reference=reference_new("LN"),
         account=account,
@@ -111,13 +125,15 @@ def loan_record(
         merchant=merchant,
         partner_interface=partner_interface,
         created_at=now,
-        due_date=due_date,
+        due_date=due_date or plan[-1].due_on,
     )
     save_with_history(loan, actor=actor, reason=reason)
+    schedules.schedule_create(loan=loan, plan=plan, actor=actor, reason=reason)
     if authorization is not None:
         _authorization_save(authorization, loan=loan, at=now, actor=actor, reason=reason)
     balance_charge(account, amount)
     save_with_history(account, actor=actor, reason=reason, update_fields=BALANCE_FIELDS)
+    delinquency_refresh_account(account_id=account.pk)
     return loan
 
 
@@ -136,6 +152,7 @@ def loan_dispute(*, loan: LoanRecord, actor: User, reason: str) -> str:
     save_with_history(
         loan, actor=actor, reason=reason, update_fields=["status", "collection_paused"]
     )
+    delinquency_refresh_account(account_id=loan.account_id)  # it stops counting at once
     return old
 
 
@@ -154,6 +171,7 @@ def loan_undispute(*, loan: LoanRecord, actor: User, reason: str) -> None:
     save_with_history(
         loan, actor=actor, reason=reason, update_fields=["status", "collection_paused"]
     )
+    delinquency_refresh_account(account_id=loan.account_id)  # it counts again
 
 
 @dataclass(frozen=True)
@@ -204,4 +222,5 @@ def loans_reverse(
     if written_off:  # nothing was owed any more: the account does not change
         balance_credit_back(account, written_off)
         save_with_history(account, actor=actor, reason=reason, update_fields=BALANCE_FIELDS)
+    delinquency_refresh_account(account_id=account.pk)
     return reversals

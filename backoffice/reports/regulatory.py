@@ -17,9 +17,9 @@ Columns (README "Reports"):
   yuan, two decimals).
 - `reviews_requested`: review requests (核查) received in the month.
 - `reviews_changed`: reviews decided in the month that changed the decision.
-- `regulator_referrals`: always empty. The data model has no regulator-referral channel yet
-  (12378 / NFRA referrals, PRODUCT.md): the column is there because the return needs it, but no
-  number is made up for it.
+- `regulator_referrals`: complaints referred by the regulator (the 12378 hotline, NFRA; the
+  channel `regulator`, each with its referral number) received in the month; 0 on the rows of
+  the other channels.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ LABELS = {
     "compensation_amount": gettext_lazy("Compensation paid (yuan)"),
     "reviews_requested": gettext_lazy("Reviews requested"),
     "reviews_changed": gettext_lazy("Reviews that changed the decision"),
-    "regulator_referrals": gettext_lazy("Regulator referrals (no source yet)"),
+    "regulator_referrals": gettext_lazy("Regulator referrals"),
 }
 
 
@@ -155,7 +155,11 @@ def return_rows(month: date, now: datetime) -> list[list]:
                     money(comp.get("amount")),
                     rev.get("requested", 0),
                     rev.get("changed", 0),
-                    "",  # regulator_referrals: no source in the data model yet
+                    (
+                        received.get(key, {}).get("received", 0)
+                        if channel == Channel.REGULATOR
+                        else 0
+                    ),
                 ]
             )
     return rows

@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django_otp.oath import TOTP
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Customer, User
 from accounts.staff import staff_upsert
@@ -22,6 +21,7 @@ from bench import load_average
 from complaints.models import Complaint
 from complaints.selectors import complaint_queue
 from core.audit import system_actor
+from core.tokens import token_issue
 
 from . import (
     API_BUDGET_MS,
@@ -123,10 +123,10 @@ def _measure_pages(
     staff_client: Client,
     case_ids: list[int],
     api_pages: list[tuple[str, list[str], bool]],
-    token: Token,
+    token: str,
 ) -> list[Result]:
     api = Client()
-    auth = {"Authorization": f"Token {token.key}"}
+    auth = {"Authorization": f"Token {token}"}
     common = {"warmup": args.warmup, "repeat": args.repeat, "profile_top": args.profile}
     results = [
         measure(
@@ -287,7 +287,7 @@ def run(args: argparse.Namespace, *, started: float) -> None:
     settings.DEBUG = False
     customer = Customer.objects.select_related("user").order_by("pk").first()
     assert customer is not None
-    token = Token.objects.create(user=customer.user)
+    _row, token = token_issue(user=customer.user)
     api_pages = _api_pages(customer, args.repeat)
     case_ids = _case_ids(agent)
     facts = _facts(agent)

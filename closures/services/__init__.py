@@ -22,10 +22,13 @@ Split by sub-domain; this package re-exports the public names, so both
 from .alerts import closure_alert_acknowledge
 from .appeals import appeal_decide, appeal_file, appeal_take_up, attachment_check
 from .customer_request import (
+    closure_code_notice_expired,
     closure_code_resend,
     closure_confirm,
+    closure_effective_if_confirmed,
     closure_request_by_customer,
     closures_expire_unconfirmed,
+    customer_closure_effective_at,
 )
 from .effect import closure_settle_on_zero_balance, closure_take_effect, closures_take_effect
 from .proposals import (
@@ -43,8 +46,10 @@ __all__ = [
     "attachment_check",
     "closure_alert_acknowledge",
     "closure_approve",
+    "closure_code_notice_expired",
     "closure_code_resend",
     "closure_confirm",
+    "closure_effective_if_confirmed",
     "closure_propose",
     "closure_reject",
     "closure_request_by_customer",
@@ -53,5 +58,6 @@ __all__ = [
     "closure_withdraw",
     "closures_expire_unconfirmed",
     "closures_take_effect",
+    "customer_closure_effective_at",
     "risk_signal_ingest",
 ]

@@ -27,6 +27,7 @@ from core.audit import save_with_history
 from core.clock import add_calendar_days
 from core.errors import ApplicationError
 from core.stepup import stepup_require
+from core.uploads import pdf_active_content
 from notices.services import notice_enqueue
 
 from .. import events, locks, selectors
@@ -58,7 +59,8 @@ def _appeal_link(appeal: Appeal) -> str:
 
 
 def attachment_check(upload: UploadedFile) -> str:
-    """The attachment's type from its bytes (not its name): PDF, JPEG or PNG; 5 MB at most."""
+    """The attachment's type from its bytes (not its name): PDF, JPEG or PNG; 5 MB at most; a
+    PDF without active content (scripts, actions, embedded files: core/uploads.py)."""
     if upload.size is not None and upload.size > ATTACHMENT_MAX_BYTES:
         raise ApplicationError(
             _("The attachment is larger than 5 MB."),
@@ -78,6 +80,16 @@ def attachment_check(upload: UploadedFile) -> str:
             status=400,
             fields={"attachment": [_("Only PDF, JPEG or PNG files.")]},
         )
+    if mime == "application/pdf" and pdf_active_content(upload.read()):
+        upload.seek(0)
+        message = _(
+            "This PDF contains scripts, automatic actions, embedded files or encryption. "
+            "Please send a plain PDF (print it to PDF again), or a JPEG or PNG."
+        )
+        raise ApplicationError(
+            message, code="invalid", status=400, fields={"attachment": [message]}
+        )
+    upload.seek(0)
     return mime
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import selectors as account_selectors
+from accounts.delinquency import overdue_count_of
 from accounts.enums import AccountStatus, RiskSignalSource, RiskSignalStatus
 from accounts.models import CreditAccount, RiskSignal, User
 from accounts.services import account_freeze, risk_signal_raise
@@ -166,8 +167,9 @@ def _closure_propose_unchecked(
 
 # Risk signals that propose a closure by themselves (CONTRACT.md: the risk engine's API).
 # suspected_fraud / security_breach at high or critical severity -> suspected_fraud /
-# security_risk (both freeze the account at once); overdue at or over the threshold (the
-# signal's details.overdue_count or the account's own count) -> overdue. Everything else is
+# security_risk (both freeze the account at once); overdue when the account's computed overdue
+# count (accounts.delinquency, from the schedules; never a figure typed into the signal) is at
+# or over the threshold -> overdue. Everything else is
 # only recorded for a person to act on.
 _SIGNAL_CLOSURES = {
     "suspected_fraud": ClosureReason.SUSPECTED_FRAUD,
@@ -203,11 +205,8 @@ def _closure_reason_for_signal(signal: RiskSignal, account: CreditAccount) -> st
     if signal.kind in _SIGNAL_CLOSURES and signal.severity in ("high", "critical"):
         return _SIGNAL_CLOSURES[signal.kind]
     if signal.kind == "overdue":
-        try:
-            count = int((signal.details or {}).get("overdue_count", 0))
-        except (TypeError, ValueError):
-            count = 0
-        if max(count, account.overdue_count) >= settings.OVERDUE_CLOSURE_THRESHOLD:
+        count = overdue_count_of(account_id=account.pk)
+        if count >= settings.OVERDUE_CLOSURE_THRESHOLD:
             return ClosureReason.OVERDUE
     return None
 

@@ -23,8 +23,15 @@ from .decision import (
     complaint_decision_approve,
     complaint_decision_return,
 )
-from .intake import INCIDENT_THRESHOLD, INCIDENT_WINDOW, complaint_submit, incident_check
-from .review import review_decide, review_request, review_staff_excluded
+from .intake import INCIDENT_THRESHOLD, INCIDENT_WINDOW, Referral, complaint_submit, incident_check
+from .regulator import REPLYABLE_STATUSES, regulator_reply_record
+from .review import (
+    review_can_request,
+    review_decide,
+    review_request,
+    review_staff_excluded,
+    review_until,
+)
 from .workflow import (
     complaint_assign,
     complaint_extend,
@@ -38,9 +45,11 @@ from .workflow import (
 )
 
 __all__ = [
+    "REPLYABLE_STATUSES",
     "INCIDENT_THRESHOLD",
     "INCIDENT_WINDOW",
     "ItemDecision",
+    "Referral",
     "complaint_assign",
     "complaint_close",
     "complaint_decide",
@@ -57,7 +66,10 @@ __all__ = [
     "complaint_submit",
     "complaint_withdraw",
     "incident_check",
+    "regulator_reply_record",
+    "review_can_request",
     "review_decide",
     "review_request",
     "review_staff_excluded",
+    "review_until",
 ]

@@ -62,6 +62,9 @@ def recompute_due(complaint: Complaint) -> None:
         clock.add_calendar_days(complaint.received_at, complaint.clock_days)
         + complaint.paused_total
     )
+    # A regulator's own deadline is not ours to extend or pause: the earlier one binds.
+    if complaint.regulator_due_at and complaint.regulator_due_at < complaint.due_at:
+        complaint.due_at = complaint.regulator_due_at
 
 
 def _context(complaint: Complaint, **extra) -> dict:

@@ -3,8 +3,10 @@
 Applying a decision is a composition of the ledger's services, under the locks of
 complaints.locks.complaint_with_ledger_for_update (account, loans, then the complaint): upheld
 records are reversed (`loans_reverse`) and a credit-report correction opens for each
-(`correction_open`); rejected ones stand again (`loan_undispute`); the case's objection marks
-are settled (`objections_settle`). complaints never writes a ledger row itself.
+(`correction_open`) and what the customer had repaid on it is booked back as a refund entry
+(`credit_book`, kind refund); rejected ones stand again (`loan_undispute`); the case's
+objection marks are settled (`objections_settle`); a compensation is booked as a ledger entry
+too (kind compensation). complaints never writes a ledger row itself.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import locks as account_locks
 from accounts import services as account_services
-from accounts.enums import LoanStatus
+from accounts.enums import CreditKind, LoanStatus
 from accounts.models import AuthorizationEvent, User
+from accounts.services.credits import credit_book
 from core import roles
 from core.audit import save_with_history
 from core.errors import ApplicationError
@@ -88,7 +92,7 @@ def _decision_errors(
     return errors
 
 
-def _items_outcome(items: list[DisputedItem]) -> str:
+def items_outcome(items: list[DisputedItem]) -> str:
     upheld = sum(1 for i in items if i.outcome == ItemOutcome.UPHELD)
     if upheld == len(items):
         return Outcome.UPHELD
@@ -119,6 +123,22 @@ def _compensation_propose(
     return comp
 
 
+def case_for_update(*, complaint_id: int) -> LockedCase:
+    """The case with its ledger, locked (complaints.locks, which locks the account when loans
+    are disputed); the account is locked first when none is, too: a compensation is booked to
+    it."""
+    account_id = (
+        Complaint.objects.filter(pk=complaint_id).values_list("account_id", flat=True).first()
+    )
+    account = None
+    if account_id and not DisputedItem.objects.filter(complaint_id=complaint_id).exists():
+        account = account_locks.account_for_update(account_id=account_id)
+    case = complaint_with_ledger_for_update(complaint_id=complaint_id)
+    if case.account is None:
+        case.account = account
+    return case
+
+
 @transaction.atomic
 def complaint_decide(
     *,
@@ -136,7 +156,7 @@ def complaint_decide(
     compensation). It applies at once, or waits for a reviewer's approval when the reversal
     exceeds DECISION_APPROVAL_THRESHOLD in total or compensation is paid."""
     require_perm(actor, "complaints.work_complaint")
-    case = complaint_with_ledger_for_update(complaint_id=complaint_id)
+    case = case_for_update(complaint_id=complaint_id)
     complaint, items = case.complaint, case.items
     if complaint.status not in DECIDABLE_STATUSES:
         raise ApplicationError(
@@ -154,6 +174,10 @@ def complaint_decide(
         compensation_reason=compensation_reason,
         outcome=outcome,
     )
+    if compensation_amount is not None and case.account is None:
+        errors["compensation_amount"] = [
+            _("A compensation is booked to an account: this complaint names none.")
+        ]
     if errors:
         raise ApplicationError(
             _("The decision is not complete."), code="invalid", status=400, fields=errors
@@ -170,7 +194,7 @@ def complaint_decide(
         )
     complaint.decision_text = decision_text.strip()
     complaint.root_cause = root_cause
-    complaint.outcome = _items_outcome(items) if items else outcome
+    complaint.outcome = items_outcome(items) if items else outcome
     complaint.drafted_by = actor
     complaint.approved_by = None
     events.decision_drafted_event(
@@ -199,51 +223,88 @@ def _decision_submit(complaint: Complaint, *, actor: User, reason: str) -> Compl
     return complaint
 
 
-def _ledger_apply(case: LockedCase, *, actor: User, reason: str, now: datetime) -> None:
-    """The decided records in the ledger: upheld ones reversed with a correction each, the
-    others standing again; the case's objection marks settled."""
+ITEM_APPLIED_FIELDS = [
+    "reversed_outstanding",
+    "refunded_repaid",
+    "refunded_fees",
+    "refunded_interest",
+    "refund_credit",
+    "applied_at",
+]
+
+
+def items_reverse(
+    case: LockedCase,
+    upheld: list[DisputedItem],
+    *,
+    actor: User,
+    reason: str,
+    now: datetime,
+    correction_due_at: datetime,
+) -> None:
+    """Upheld records in the ledger (the case's account and loans locked): each loan reversed,
+    what the customer had repaid on it booked back as a refund entry (it first pays down what
+    they still owe, the rest is held in the credit balance), a credit-report correction
+    opened, the reversal on the case's timeline. A loan already reversed (by another case)
+    gives nothing back twice. The items' reversal figures are set, not saved."""
     complaint = case.complaint
     origin = origin_of(complaint)
-    upheld = [i for i in case.items if i.outcome == ItemOutcome.UPHELD]
-    before = {i.loan_id: i.loan.status for i in upheld}
+    to_reverse = [i for i in upheld if i.loan.status != LoanStatus.REVERSED]
+    before = {i.loan_id: i.loan.status for i in to_reverse}
     reversals = account_services.loans_reverse(
-        account=case.account, loans=[i.loan for i in upheld], actor=actor, reason=origin
+        account=case.account, loans=[i.loan for i in to_reverse], actor=actor, reason=origin
     )
-    for item in upheld:
+    for item in to_reverse:
         reversal = reversals[item.loan_id]
         item.reversed_outstanding = reversal.reversed_outstanding
         item.refunded_repaid = reversal.refunded_repaid
         item.refunded_fees = reversal.refunded_fees
         item.refunded_interest = reversal.refunded_interest
+        if reversal.refunded_repaid > 0:
+            item.refund_credit = credit_book(
+                account=case.account,
+                kind=CreditKind.REFUND,
+                amount=reversal.refunded_repaid,
+                loan=item.loan,
+                origin=origin,
+                actor=actor,
+                reason=reason,
+            )
         account_services.correction_open(
             account=case.account,
             loan=item.loan,
             origin=origin,
             text=item.reasons,
             opened_at=now,
-            due_at=clock.add_calendar_days(complaint.received_at, clock.OBJECTION_DAYS),
+            due_at=correction_due_at,
             actor=actor,
             reason=reason,
         )
         events.loan_reversed_event(
             complaint=complaint, actor=actor, loan=item.loan, from_status=before[item.loan_id]
         )
+
+
+def _ledger_apply(case: LockedCase, *, actor: User, reason: str, now: datetime) -> None:
+    """The decided records in the ledger: upheld ones reversed (with their refund and a
+    correction each), the others standing again; the case's objection marks settled."""
+    complaint = case.complaint
+    origin = origin_of(complaint)
+    # The rejected records stand again first: a refund then pays down what is owed on them.
     for item in case.items:
         if item.outcome != ItemOutcome.UPHELD and item.loan.status == LoanStatus.DISPUTED:
             account_services.loan_undispute(loan=item.loan, actor=actor, reason=origin)
+    items_reverse(
+        case,
+        [i for i in case.items if i.outcome == ItemOutcome.UPHELD],
+        actor=actor,
+        reason=reason,
+        now=now,
+        correction_due_at=clock.add_calendar_days(complaint.received_at, clock.OBJECTION_DAYS),
+    )
+    for item in case.items:
         item.applied_at = now
-        save_with_history(
-            item,
-            actor=actor,
-            reason=reason,
-            update_fields=[
-                "reversed_outstanding",
-                "refunded_repaid",
-                "refunded_fees",
-                "refunded_interest",
-                "applied_at",
-            ],
-        )
+        save_with_history(item, actor=actor, reason=reason, update_fields=ITEM_APPLIED_FIELDS)
     account_services.objections_settle(
         origin=origin, loan_ids=[i.loan_id for i in case.items], actor=actor, reason=reason, now=now
     )
@@ -257,9 +318,17 @@ def _decision_apply(case: LockedCase, *, actor: User, reason: str, old_status: s
     if case.items:
         _ledger_apply(case, actor=actor, reason=reason, now=now)
     comp = compensation_for_update(complaint=complaint)
-    if comp is not None and comp.paid_at is None:
+    if comp is not None and comp.credit_id is None:
+        comp.credit = credit_book(
+            account=case.account,
+            kind=CreditKind.COMPENSATION,
+            amount=comp.amount,
+            origin=origin_of(complaint),
+            actor=actor,
+            reason=reason,
+        )
         comp.paid_at = now
-        save_with_history(comp, actor=actor, reason=reason, update_fields=["paid_at"])
+        save_with_history(comp, actor=actor, reason=reason, update_fields=["paid_at", "credit"])
     transition(complaint, Status.DECIDED)
     complaint.decided_at = now
     complaint.paused_at = None
@@ -277,8 +346,9 @@ def _decision_apply(case: LockedCase, *, actor: User, reason: str, old_status: s
         key=now.isoformat(),
         outcome=str(Outcome(complaint.outcome).label),
         decision_text=complaint.decision_text,
-        items=_item_lines(case.items),
+        items=item_lines(case.items),
         compensation=str(comp.amount) if comp is not None else "",
+        compensation_reference=comp.credit.reference if comp is not None and comp.credit else "",
         review_deadline=timezone.localtime(
             clock.add_calendar_days(now, clock.REVIEW_WINDOW_DAYS)
         ).strftime("%Y-%m-%d"),
@@ -286,7 +356,7 @@ def _decision_apply(case: LockedCase, *, actor: User, reason: str, old_status: s
     return complaint
 
 
-def _item_lines(items: list[DisputedItem]) -> list[str]:
+def item_lines(items: list[DisputedItem]) -> list[str]:
     """One line per record for the decision notice; a rejected one names the evidence that
     shows the customer authorized it."""
     trails = _trail_summaries([i.loan_id for i in items if i.outcome == ItemOutcome.REJECTED])
@@ -299,6 +369,11 @@ def _item_lines(items: list[DisputedItem]) -> list[str]:
         if item.outcome == ItemOutcome.REJECTED and trails.get(item.loan_id):
             line += " | " + _("Authorization on record: %(trail)s") % {
                 "trail": "; ".join(trails[item.loan_id])
+            }
+        if item.refund_credit is not None:
+            line += " | " + _("What you had repaid on it, %(amount)s, is booked back: %(ref)s") % {
+                "amount": item.refund_credit.amount,
+                "ref": item.refund_credit.reference,
             }
         lines.append(line)
     return lines
@@ -333,7 +408,7 @@ def _pending_approval_check(complaint: Complaint, *, actor: User, own_draft: str
 def complaint_decision_approve(*, complaint_id: int, actor: User, reason: str) -> Complaint:
     """A reviewer (not the drafter, with a fresh one-time code) approves: the decision applies."""
     require_perm(actor, "complaints.approve_decision")
-    case = complaint_with_ledger_for_update(complaint_id=complaint_id)
+    case = case_for_update(complaint_id=complaint_id)
     complaint = case.complaint
     stake_refuse(complaint, actor=actor)
     _pending_approval_check(
@@ -394,6 +469,16 @@ def complaint_close(*, complaint_id: int, actor: User, reason: str) -> Complaint
         if complaint.reviews.filter(status=ReviewStatus.DECIDED).exists()
         else "complaint.decided"
     )
+    from notices.selectors import notice_outcome_blocks  # issue 14 item 13
+
+    if notice_outcome_blocks(obj=complaint, event=answer_event):
+        raise ApplicationError(
+            _(
+                "Whether the decision notice reached the customer is unknown: confirm its "
+                "delivery or resend it before closing the case."
+            ),
+            code="notice_outcome_unknown",
+        )
     if not notice_is_delivered(event=answer_event, obj=complaint):
         raise ApplicationError(
             _("The decision notice has not been delivered to the customer yet."),

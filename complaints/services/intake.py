@@ -8,6 +8,7 @@ transaction as the complaint, its disputed items and its case events.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -25,15 +26,26 @@ from core.audit import save_with_history
 from core.errors import ApplicationError
 
 from .. import clock, events
-from ..enums import AlertDimension, Category, Channel
+from ..enums import AlertDimension, Category, Channel, RegulatorSource
 from ..models import Complaint, DisputedItem, IncidentAlert
 from .common import (
     notify_customer,
     notify_staff,
     origin_of,
+    recompute_due,
     reference_new,
     require_perm,
 )
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A regulator's referral (the 12378 hotline, NFRA): who, their number, their deadline."""
+
+    source: str
+    number: str
+    due_at: datetime | None = None
+
 
 # Stored in the objection mark's own text, read later by staff and the bureau's file.
 OBJECTION_TEXT = gettext_noop("The customer disputes this loan record.")
@@ -65,6 +77,30 @@ def _intake_check(
         errors["loan_records"] = [_("Choose the loan records you did not make.")]
     if (loan_ids or account_compromised) and account_id is None:
         errors["account"] = [_("Choose the account.")]
+    if errors:
+        raise ApplicationError(
+            _("The complaint is not complete."), code="invalid", status=400, fields=errors
+        )
+
+
+def _referral_check(*, channel: str, referral: Referral | None, received_at: datetime) -> None:
+    """A regulator referral names its source and number, and its deadline is after receipt;
+    only that channel carries one."""
+    errors: dict[str, list[str]] = {}
+    if channel != Channel.REGULATOR:
+        if referral is not None:
+            errors["channel"] = [_("Only a regulator referral carries a referral number.")]
+    elif referral is None:
+        errors["referral_number"] = [_("Give the regulator's referral number.")]
+    else:
+        if referral.source not in RegulatorSource.values:
+            errors["regulator_source"] = [_("Choose who referred it.")]
+        if not referral.number.strip():
+            errors["referral_number"] = [_("Give the regulator's referral number.")]
+        elif len(referral.number.strip()) > 64:
+            errors["referral_number"] = [_("At most 64 characters.")]
+        if referral.due_at is not None and referral.due_at <= received_at:
+            errors["regulator_due_at"] = [_("The regulator's deadline must be after receipt.")]
     if errors:
         raise ApplicationError(
             _("The complaint is not complete."), code="invalid", status=400, fields=errors
@@ -147,6 +183,7 @@ def complaint_submit(
     loan_record_ids: Sequence[int] = (),
     account_compromised: bool = False,
     received_at: datetime | None = None,
+    referral: Referral | None = None,
 ) -> Complaint:
     """File a complaint (portal, API, or an agent entering a phone call or letter).
 
@@ -154,6 +191,9 @@ def complaint_submit(
     (collection paused, no fees, out of overdue counting), an objection mark with a 20-day
     clock opens per loan, and with `account_compromised` the account is frozen and the
     customer signed out everywhere. The acknowledgement notice carries the reference.
+
+    A regulator referral (channel `regulator`, staff only) carries its `referral`; its
+    deadline, when earlier than ours, is the case's.
     """
     loan_ids = sorted({int(i) for i in loan_record_ids})
     _intake_check(
@@ -164,12 +204,13 @@ def complaint_submit(
         account_id=account_id,
         account_compromised=account_compromised,
     )
-    if channel in (Channel.PHONE, Channel.LETTER):
+    now = received_at or timezone.now()
+    _referral_check(channel=channel, referral=referral, received_at=now)
+    if channel in (Channel.PHONE, Channel.LETTER, Channel.REGULATOR):
         require_perm(actor, "complaints.work_complaint")
     account, loans = _ledger_for_intake(
         customer=customer, account_id=account_id, loan_ids=loan_ids, category=category
     )
-    now = received_at or timezone.now()
     complaint = Complaint(
         reference=reference_new(),
         customer=customer,
@@ -182,6 +223,11 @@ def complaint_submit(
         acknowledged_at=timezone.now(),
         due_at=clock.add_calendar_days(now, clock.DECISION_DAYS),
     )
+    if referral is not None:
+        complaint.regulator_source = referral.source
+        complaint.referral_number = referral.number.strip()
+        complaint.regulator_due_at = referral.due_at
+        recompute_due(complaint)
     save_with_history(complaint, actor=actor, reason=reason)
     events.complaint_received_event(complaint=complaint, actor=actor, at=now)
     for loan in loans:

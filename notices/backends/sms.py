@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import OutcomeUnknown
+
 logger = logging.getLogger(__name__)
 
 
@@ -71,15 +73,11 @@ class HttpGatewaySmsBackend(SmsBackend):
     def send(self, *, to: str, body: str, reference: str) -> str:
         if not settings.SMS_GATEWAY_URL:
             raise SmsError("SMS_GATEWAY_URL is not set")
-        response = requests.post(
-            settings.SMS_GATEWAY_URL,
-            json={"to": to, "body": body, "reference": reference},
-            headers={
-                "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}",
-                "Idempotency-Key": reference,
-            },
-            timeout=settings.SMS_GATEWAY_TIMEOUT,
-        )
+        try:
+            response = self._post(to=to, body=body, reference=reference)
+        except requests.exceptions.ReadTimeout as exc:
+            # The request went out; whether the gateway took it is unknown.
+            raise OutcomeUnknown(f"the gateway did not answer in time: {exc}") from exc
         if response.status_code >= 300:
             raise SmsError(f"gateway answered {response.status_code}: {response.text[:200]}")
         try:
@@ -90,6 +88,17 @@ class HttpGatewaySmsBackend(SmsBackend):
         if not message_id:
             raise SmsError("gateway answered without a message id")
         return str(message_id)
+
+    def _post(self, *, to: str, body: str, reference: str) -> requests.Response:
+        return requests.post(
+            settings.SMS_GATEWAY_URL,
+            json={"to": to, "body": body, "reference": reference},
+            headers={
+                "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}",
+                "Idempotency-Key": reference,
+            },
+            timeout=settings.SMS_GATEWAY_TIMEOUT,
+        )
 
 
 def sms_backend() -> SmsBackend:

@@ -8,6 +8,7 @@ per (event, object, recipient, channel, key).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from ..enums import EXTERNAL_CHANNELS, Channel, NoticeStatus
 from ..events import event_validate
 from ..models import Notice
 from ..render import notice_render, redacted_context
+from .bulk import history_and_trail
 from .publish import publish_on_commit
 
 if TYPE_CHECKING:
@@ -97,8 +99,9 @@ def _notice_row(
 
 
 def _insert_once(notices: list[Notice], *, actor: User, reason: str) -> list[Notice]:
-    """Insert the notices whose idempotency key is new; return, in order, the inserted rows
-    and the rows that already existed (at most once per key)."""
+    """Insert the notices whose idempotency key is new (one INSERT, their history and trail
+    rows set-based); return, in order, the inserted rows and the rows that already existed (at
+    most once per key)."""
     keys = [n.idempotency_key for n in notices]
     existing = {n.idempotency_key: n for n in Notice.objects.filter(idempotency_key__in=keys)}
     fresh = [n for n in notices if n.idempotency_key not in existing]
@@ -113,9 +116,7 @@ def _insert_once(notices: list[Notice], *, actor: User, reason: str) -> list[Not
             }
             fresh = []
         else:
-            Notice.history.bulk_history_create(
-                fresh, default_user=actor, default_change_reason=reason
-            )
+            history_and_trail(fresh, actor=actor, reason=reason, created=True)
     created = {n.idempotency_key: n for n in fresh}
     return [created.get(key) or existing[key] for key in keys]
 
@@ -174,9 +175,14 @@ def notice_enqueue(
     channels: Sequence[str] | None = None,
     sensitive: bool = False,
     key: str = "",
+    expires_at: datetime | None = None,
 ) -> list[Notice]:
     """Write the notices of `event` for `recipient` (one per channel) in the caller's
     transaction and publish their sending on commit.
+
+    `expires_at`: a notice still unsent then is not sent; it becomes `expired` (reason in
+    `last_error`) and `notices.hooks.on_expired[event]` runs (a one-time code that would arrive
+    too late; the owning app tells the customer to ask again).
 
     Rendered now, in the recipient's language. A channel without an address for the recipient
     is skipped; the portal inbox is always written for customers (status `sent` at once)
@@ -184,6 +190,43 @@ def notice_enqueue(
     sendable body is stored encrypted. At most once per (event, object, recipient, channel,
     key): enqueueing again returns the existing rows.
     """
+    rows = _customer_rows(
+        event=event,
+        recipient=recipient,
+        context=context,
+        obj=obj,
+        channels=channels,
+        sensitive=sensitive,
+        key=key,
+        expires_at=expires_at,
+        now=timezone.now(),
+    )
+    return _insert_and_publish(rows, event=event, actor=actor)
+
+
+def _insert_and_publish(rows: list[Notice], *, event: str, actor: User) -> list[Notice]:
+    if not rows:
+        return []
+    result = _insert_once(rows, actor=actor, reason=f"enqueued: {event}")
+    # The fresh external rows carry `published_at` from their insert (publish.py).
+    publish_on_commit([n for n in result if n.channel in EXTERNAL_CHANNELS], marked=True)
+    return result
+
+
+def _customer_rows(
+    *,
+    event: str,
+    recipient: User,
+    context: dict[str, Any],
+    obj: models.Model | None,
+    channels: Sequence[str] | None,
+    sensitive: bool,
+    key: str,
+    expires_at: datetime | None,
+    now: datetime,
+    ct_ref: tuple[ContentType | None, str] | None = None,
+) -> list[Notice]:
+    """The unsaved rows of `event` for one recipient (one per addressable channel)."""
     spec = event_validate(event)
     wanted = tuple(channels) if channels is not None else tuple(spec["channels"])
     targets = _customer_channels(
@@ -195,9 +238,8 @@ def notice_enqueue(
     subject, body, sealed = _rendered(
         event=event, language=language, context=context, sensitive=sensitive
     )
-    ct, object_id = object_ref(obj)
-    now = timezone.now()
-    result = []
+    ct, object_id = ct_ref if ct_ref is not None else object_ref(obj)
+    rows = []
     for channel in targets:
         notice = _notice_row(
             event=event,
@@ -213,15 +255,53 @@ def notice_enqueue(
             body=body,
             sealed_body=sealed if channel in EXTERNAL_CHANNELS else "",
             sensitive=sensitive,
+            expires_at=expires_at,
         )
         if channel == Channel.PORTAL:  # the inbox is the delivery: sent at once
             notice.status = NoticeStatus.SENT
             notice.sent_at = now
             notice.provider_message_id = "portal"
-        result.append(notice)
-    result = _insert_once(result, actor=actor, reason=f"enqueued: {event}")
-    publish_on_commit([n for n in result if n.channel in EXTERNAL_CHANNELS])
-    return result
+        else:
+            notice.published_at = now  # published on commit; cleared if the broker refuses
+        rows.append(notice)
+    return rows
+
+
+@transaction.atomic
+def notice_enqueue_many(
+    *,
+    event: str,
+    recipients: Sequence[tuple[User, dict[str, Any]]],
+    actor: User,
+    obj: models.Model | None = None,
+    channels: Sequence[str] | None = None,
+    key: str = "",
+    expires_at: datetime | None = None,
+) -> list[Notice]:
+    """`notice_enqueue` for many recipients at once: `recipients` is a sequence of
+    (user, context). One INSERT for all the rows, their history and trail rows set-based, one
+    publish on commit (in batches). At most once per (event, object, recipient, channel, key),
+    as `notice_enqueue`. Not for one-time codes (those go one at a time)."""
+    users = [user for user, _context in recipients]
+    with contextlib.suppress(AttributeError, ValueError):  # read every customer in one query
+        models.prefetch_related_objects(users, "customer")
+    now = timezone.now()
+    ct_ref = object_ref(obj)
+    rows: list[Notice] = []
+    for user, context in recipients:
+        rows += _customer_rows(
+            event=event,
+            recipient=user,
+            context=context,
+            obj=obj,
+            channels=channels,
+            sensitive=False,
+            key=key,
+            expires_at=expires_at,
+            now=now,
+            ct_ref=ct_ref,
+        )
+    return _insert_and_publish(rows, event=event, actor=actor)
 
 
 def _staff_targets(*, role: str | None, user: User | None) -> list[tuple[User | None, str]]:
@@ -272,8 +352,10 @@ def notice_enqueue_staff(
                 body=body,
             )
         )
+    for notice in result:
+        notice.published_at = now  # published on commit; cleared if the broker refuses
     result = _insert_once(result, actor=actor, reason=f"enqueued: {event}")
-    publish_on_commit(result)
+    publish_on_commit(result, marked=True)
     return result
 
 

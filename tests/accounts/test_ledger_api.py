@@ -504,12 +504,13 @@ def _objection(loan: LoanRecord, origin: str, status: str, kind=CorrectionKind.O
 
 
 def test_objections_settle_settles_the_open_and_sent_ones_of_those_loans(actor):
+    """An objection the bureau never heard of is settled at once; one it has (`sent`) gets its
+    outcome queued for the bureau and is settled when the bureau acknowledges it
+    (tests/rights/test_bureau.py)."""
     account = CreditAccountFactory()
     a, b, c = (LoanRecordFactory(account=account) for _ in range(3))
-    settle = [
-        _objection(a, "complaint:CP5", CorrectionStatus.OPEN),
-        _objection(b, "complaint:CP5", CorrectionStatus.SENT),
-    ]
+    settle = [_objection(a, "complaint:CP5", CorrectionStatus.OPEN)]
+    told = _objection(b, "complaint:CP5", CorrectionStatus.SENT)
     keep = [
         _objection(a, "complaint:CP5", CorrectionStatus.WITHDRAWN),
         _objection(c, "complaint:CP5", CorrectionStatus.OPEN),  # not one of the loans
@@ -523,11 +524,19 @@ def test_objections_settle_settles_the_open_and_sent_ones_of_those_loans(actor):
             origin="complaint:CP5", loan_ids=[a.pk, b.pk], actor=actor, reason="decided", now=now
         )
     assert count == 2
-    assert probe.new_rows() == {"CreditReportCorrection": 2}
+    assert probe.new_rows() == {"CreditReportCorrection": 1}
     for row in settle:
         row.refresh_from_db()
         assert (row.status, row.settled_at) == (CorrectionStatus.SETTLED, now)
         assert_last_history(CreditReportCorrection, row.pk, actor, "decided")
+    told.refresh_from_db()
+    assert (told.status, told.settled_at) == (CorrectionStatus.SENT, None)
+    outcome = told.bureau_submissions.get()
+    assert (outcome.message, outcome.outcome, outcome.status) == (
+        "objection_outcome",
+        "rejected",
+        "pending",
+    )
     for row in keep:
         before = row.status
         row.refresh_from_db()
@@ -545,8 +554,9 @@ def test_objections_withdraw_withdraws_only_the_cases_open_objections(actor):
         count = services.objections_withdraw(
             origin="complaint:CP6", actor=actor, reason="withdrawn by the customer", now=now
         )
-    assert count == 1
+    assert count == 2  # one withdrawn at once, the sent one's withdrawal queued for the bureau
     assert probe.new_rows() == {"CreditReportCorrection": 1}
+    assert sent.bureau_submissions.get().outcome == "withdrawn"
     withdraw.refresh_from_db()
     assert (withdraw.status, withdraw.settled_at) == (CorrectionStatus.WITHDRAWN, now)
     assert_last_history(CreditReportCorrection, withdraw.pk, actor, "withdrawn by the customer")

@@ -71,7 +71,7 @@ def test_seed_demo_stories_and_history():
     (closed,) = bob.accounts.all()
     assert closed.status == AccountStatus.CLOSED
     assert now - timedelta(days=30) < closed.closed_at < now
-    assert closed.overdue_count >= 3
+    assert closed.delinquency.overdue_count >= 3  # computed from the schedules
     assert closed.risk_signals.filter(kind=RiskSignalKind.OVERDUE).exists()
     # Bob's closure comes from the closures app's real flow, registered in accounts.hooks.
     assert _row_counts()["closures_closurerequest"] == 1
@@ -85,7 +85,7 @@ def test_seed_demo_stories_and_history():
     bulk = Customer.objects.filter(user__username__startswith=demo.BULK_USERNAME_PREFIX)
     assert bulk.count() == 30
     assert not any(c.user.has_usable_password() for c in bulk.select_related("user"))
-    assert CreditAccount.objects.filter(overdue_count__gte=3, status="active").exists()
+    assert CreditAccount.objects.filter(delinquency__overdue_count__gte=3, status="active").exists()
     assert LoanRecord.objects.exclude(partner_interface="").exists()
     assert LoanRecord.objects.filter(authorization_events__isnull=True).count() > 1
     # Balances are consistent with the loans.

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.staff import staff_upsert
+from core.models import StaffTOTPDevice as TOTPDevice
 
 PASSWORD = "Staff-pass-2026!"
 
@@ -37,6 +38,25 @@ def login(client: Client, user: User, device: TOTPDevice, password: str = PASSWO
             "otp_token": totp_now(device),
             "next": "/admin/",
         },
+    )
+
+
+def without_stepup(client: Client) -> Client:
+    """The same signed-in, verified login under a new session key: the TOTP sign-in counts as a
+    step-up only for the session it opened (core/stepup.py), so this one has no fresh code."""
+    session = client.session
+    session.cycle_key()
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return client
+
+
+def stepup_now(client: Client, user: User) -> None:
+    """A one-time code entered just now in `client`'s session."""
+    from core.models import StepUpVerification
+
+    StepUpVerification.objects.create(
+        user=user, session_key=client.session.session_key, purpose="test"
     )
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.models import StaffTOTPDevice as TOTPDevice
 from tests.factories import StaffFactory
 
 from .conftest import PASSWORD, totp_now

@@ -14,10 +14,10 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.urls.resolvers import RoutePattern
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from core.models import BackupCodeDevice
+from core.models import StaffTOTPDevice as TOTPDevice
 from tests.factories import StaffFactory
 
 from .conftest import PASSWORD, login, totp_now
@@ -200,7 +200,7 @@ def test_first_login_enrolls_a_device_and_shows_backup_codes_once(db):
     assert fresh.get("/admin/").status_code == 200
     again = Client()
     assert again.post("/admin/login/", form).status_code == 200
-    assert StaticDevice.objects.get(user=user).token_set.count() == 9
+    assert BackupCodeDevice.objects.get(user=user).codes_left == 9
 
 
 def test_enrollment_is_not_open_to_anonymous_or_enrolled_users(make_staff):
@@ -219,13 +219,13 @@ def test_stepup_records_a_verification_and_redirects_to_a_safe_next(staff_client
     client, user, device = staff_client("reviewer")
     bad = client.post("/admin/stepup/", {"otp_token": "000000", "next": "/admin/"})
     assert bad.status_code == 200
-    assert not StepUpVerification.objects.filter(user=user).exists()
+    assert not StepUpVerification.objects.filter(user=user, purpose="admin").exists()
     ok = client.post(
         "/admin/stepup/", {"otp_token": totp_now(device), "next": "https://evil.example/"}
     )
     assert ok.status_code == 302
     assert ok["Location"] == "/admin/"
-    assert StepUpVerification.objects.filter(user=user).count() == 1
+    assert StepUpVerification.objects.filter(user=user, purpose="admin").count() == 1
     ok = client.post("/admin/stepup/?next=/admin/accounts/", {"otp_token": totp_now(device)})
     assert ok["Location"] == "/admin/accounts/"
 

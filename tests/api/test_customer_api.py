@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.factories import CreditAccountFactory, StaffFactory
 from tests.factories.portal import customer_with_account, loans_for, portal_notice
@@ -61,6 +61,8 @@ def test_accounts_list_shape_and_only_own(token_client):
         "opened_at",
         "closed_at",
         "closure",
+        "credit_balance",  # issue 12 item 7: money held for the customer, and its entries
+        "credits",
     }
     assert row["credit_limit"] == "20000.00"
     assert Decimal(row["available_credit"]) == account.available_credit
@@ -202,7 +204,7 @@ def test_token_revoked_with_sessions(token_client, system_user):
     client = token_client(customer.user)
     assert client.get("/api/v1/accounts/").status_code == 200
     user_sessions_revoke(user=customer.user, actor=system_user, reason="test")
-    assert not Token.objects.filter(user=customer.user).exists()
+    assert not AuthToken.objects.filter(user=customer.user).exists()
     assert client.get("/api/v1/accounts/").status_code == 401
 
 

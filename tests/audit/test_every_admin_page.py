@@ -16,7 +16,7 @@ LIBRARY_MODELS = {
     "otp_totp.totpdevice",
     "otp_static.staticdevice",
     "otp_email.emaildevice",
-    "authtoken.tokenproxy",
+    "knox.authtoken",
     "axes.accessattempt",
     "axes.accesslog",
     "axes.accessfailurelog",

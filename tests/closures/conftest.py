@@ -2,8 +2,7 @@ import pytest
 from django.test import Client
 
 from accounts.staff import staff_upsert
-from core.models import StepUpVerification
-from tests.admin.conftest import PASSWORD, login
+from tests.admin.conftest import PASSWORD, login, without_stepup
 from tests.factories.closures import staff
 
 
@@ -43,7 +42,7 @@ def signed_in(system_user):
         )
         client = Client()
         assert login(client, user, device).status_code == 302
-        StepUpVerification.objects.filter(user=user).delete()  # no fresh code yet
+        without_stepup(client)  # no fresh code yet (the sign-in's counts for its session only)
         return client, user, device
 
     return make

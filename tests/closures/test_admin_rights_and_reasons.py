@@ -5,7 +5,6 @@ closures reason field (admin forms, the API) takes a 150-character reason and re
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import CreditReportCorrection
@@ -15,6 +14,7 @@ from closures.models import ClosureEvent, ClosureRequest
 from core.audit import REASON_MAX_LENGTH
 from core.errors import ApplicationError
 from core.models import StepUpVerification
+from core.tokens import token_issue
 from tests.factories import CreditAccountFactory
 from tests.factories.closures import closed_by_risk, proposed, sent_code, staff
 
@@ -88,7 +88,9 @@ def test_propose_form_caps_the_reason(signed_in):
 @pytest.mark.parametrize("step", ["approve", "reject"])
 def test_review_forms_cap_the_reason(signed_in, pending, step):
     client, user, _device = signed_in("reviewer")
-    StepUpVerification.objects.create(user=user, purpose="test")
+    StepUpVerification.objects.create(
+        user=user, purpose="test", session_key=client.session.session_key
+    )
     url = f"/admin/closures/closurerequest/{pending.pk}/{step}/"
     r = client.post(url, {"reason": TOO_LONG})
     assert r.status_code == 200 and "reason" in r.context["form"].errors
@@ -135,7 +137,7 @@ def test_api_withdraw_caps_the_reason():
     account = CreditAccountFactory()
     user = account.customer.user
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)[1]}")
     closure = services.closure_request_by_customer(actor=user, account_id=account.pk)
     services.closure_confirm(actor=user, closure_id=closure.pk, otp=sent_code(user))
     url = f"/api/v1/closures/{closure.pk}/withdraw/"

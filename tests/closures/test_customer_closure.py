@@ -51,7 +51,9 @@ def test_confirm_with_code_approves_and_code_is_not_reusable(account):
     assert h.history_user_id == user.pk
     with pytest.raises(ApplicationError) as exc:
         services.closure_confirm(actor=user, closure_id=closure.pk, otp=code)
-    assert exc.value.code == "otp_missing"
+    assert exc.value.code == "invalid_closure_transition"
+    device = CustomerOtpDevice.objects.get(user=user)
+    assert device.token_hash == "" and device.purpose == ""  # the code is consumed
 
 
 def test_wrong_code_refused_and_attempts_limited(account, settings):
@@ -60,15 +62,21 @@ def test_wrong_code_refused_and_attempts_limited(account, settings):
     closure = _request(account)
     code = sent_code(user)
     wrong = "000000" if code != "000000" else "111111"
-    for _ in range(3):
+    for _ in range(2):
         with pytest.raises(ApplicationError) as exc:
             services.closure_confirm(actor=user, closure_id=closure.pk, otp=wrong)
         assert exc.value.code == "otp_invalid" and exc.value.status == 400
+    closure.refresh_from_db()
+    assert closure.status == ClosureStatus.AWAITING_CONFIRMATION and closure.code_failures == 2
+    # The third wrong try reaches the cap: the request is cancelled, the right code is dead.
     with pytest.raises(ApplicationError) as exc:
-        services.closure_confirm(actor=user, closure_id=closure.pk, otp=code)
+        services.closure_confirm(actor=user, closure_id=closure.pk, otp=wrong)
     assert exc.value.code == "otp_locked"
     closure.refresh_from_db()
-    assert closure.status == ClosureStatus.AWAITING_CONFIRMATION
+    assert closure.status == ClosureStatus.WITHDRAWN
+    with pytest.raises(ApplicationError) as exc:
+        services.closure_confirm(actor=user, closure_id=closure.pk, otp=code)
+    assert exc.value.code == "invalid_closure_transition"
 
 
 def test_code_expires(account):
@@ -144,8 +152,8 @@ def test_cannot_withdraw_after_it_took_effect(system_user):
     account = account_with_balance(actor=system_user, balance=Decimal("100.00"))
     user = account.customer.user
     closure = _request(account)
-    services.closure_confirm(actor=user, closure_id=closure.pk, otp=sent_code(user))
-    assert services.closures_take_effect(actor=system_user) == 1
+    closure = services.closure_confirm(actor=user, closure_id=closure.pk, otp=sent_code(user))
+    assert services.closures_take_effect(actor=system_user, now=closure.effective_at) == 1
     closure.refresh_from_db()
     assert closure.status == ClosureStatus.CLOSING
     with pytest.raises(ApplicationError) as exc:
@@ -157,8 +165,8 @@ def test_closing_then_closed_when_balance_repaid(system_user):
     account = account_with_balance(actor=system_user, balance=Decimal("100.00"))
     user = account.customer.user
     closure = _request(account)
-    services.closure_confirm(actor=user, closure_id=closure.pk, otp=sent_code(user))
-    services.closures_take_effect(actor=system_user)
+    closure = services.closure_confirm(actor=user, closure_id=closure.pk, otp=sent_code(user))
+    services.closures_take_effect(actor=system_user, now=closure.effective_at)
     account.refresh_from_db()
     assert account.status == AccountStatus.CLOSING
     assert account.credit_limit == 0 and account.available_credit == 0
@@ -187,8 +195,8 @@ def test_closing_then_closed_when_balance_repaid(system_user):
 def test_zero_balance_closes_at_once(account, system_user):
     user = account.customer.user
     closure = _request(account)
-    services.closure_confirm(actor=user, closure_id=closure.pk, otp=sent_code(user))
-    services.closures_take_effect(actor=system_user)
+    closure = services.closure_confirm(actor=user, closure_id=closure.pk, otp=sent_code(user))
+    services.closures_take_effect(actor=system_user, now=closure.effective_at)
     account.refresh_from_db()
     closure.refresh_from_db()
     assert account.status == AccountStatus.CLOSED

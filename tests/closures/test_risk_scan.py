@@ -1,4 +1,5 @@
-"""The risk scan: set-based, a query count that does not grow with the accounts."""
+"""The risk scan: set-based, a query count that does not grow with the accounts; it reads the
+overdue figures computed from the repayment schedules (accounts/delinquency.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.delinquency import delinquency_refresh
 from accounts.models import RiskSignal
 from closures.enums import ClosureReason, ClosureStatus
 from closures.models import ClosureEvent, ClosureRequest
@@ -16,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _bulk_accounts(n: int, *, overdue: int = 4, start: int = 0) -> None:
-    """n accounts (half over the threshold) created with raw set-based SQL."""
+    """n accounts created with raw set-based SQL, each with one installment loan whose
+    installments are unpaid past due: `overdue` of them on even ids (over the threshold), one on
+    odd ids; then the overdue figures are refreshed from those schedules."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -31,16 +35,32 @@ def _bulk_accounts(n: int, *, overdue: int = 4, start: int = 0) -> None:
                     phone, phone_index, preferred_language, created_at)
                 SELECT id, username, 'x', username, 'x', username, 'zh-hans', now() FROM u
                 RETURNING id
+            ), a AS (
+                INSERT INTO accounts_creditaccount (number, customer_id, status, credit_limit,
+                    outstanding_balance, available_credit, interest_free_days, overdue_count,
+                    opened_at)
+                SELECT '77' || lpad(id::text, 14, '0'), id, 'active', 1000, 100, 900, 30, 0,
+                       now() - interval '400 days'
+                FROM c
+                RETURNING id
+            ), l AS (
+                INSERT INTO accounts_loanrecord (reference, account_id, amount, outstanding_amount,
+                    fees, interest, kind, merchant, channel, partner_interface, status,
+                    created_at, collection_paused)
+                SELECT 'LB' || lpad(id::text, 14, '0'), id, 100, 100, 0, 0, 'installment', '',
+                       'app', '', 'posted', now() - interval '300 days', false
+                FROM a
+                RETURNING id, account_id
             )
-            INSERT INTO accounts_creditaccount (number, customer_id, status, credit_limit,
-                outstanding_balance, available_credit, interest_free_days, overdue_count,
-                opened_at)
-            SELECT '77' || lpad(id::text, 14, '0'), id, 'active', 1000, 0, 1000, 30,
-                   CASE WHEN id %% 2 = 0 THEN %(overdue)s ELSE 1 END, now()
-            FROM c
+            INSERT INTO accounts_installment (loan_id, account_id, number, due_on, amount,
+                paid_amount, paid_on)
+            SELECT l.id, l.account_id, k, current_date - 20 * k, 10, 0, NULL
+            FROM l, generate_series(1, CASE WHEN l.account_id %% 2 = 0 THEN %(overdue)s
+                                            ELSE 1 END) k
             """,
             {"n": n, "overdue": overdue, "start": start},
         )
+    delinquency_refresh()
 
 
 def _scan_queries(batches: int) -> int:

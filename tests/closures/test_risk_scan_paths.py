@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import models, transaction
 from django.utils import timezone, translation
 
-from accounts.enums import AccountStatus
-from accounts.models import CreditAccount, RiskSignal
+from accounts.delinquency import delinquency_refresh_accounts
+from accounts.enums import AccountStatus, LoanKind
+from accounts.models import CreditAccount, Installment, RiskSignal
 from accounts.services import risk_signals_overrule
 from closures import services
 from closures.anomaly import alerts_on_proposal, alerts_on_proposals
@@ -26,7 +28,7 @@ from closures.risk_scan import risk_scan_run
 from closures.services.proposals import signal_explanation
 from core.errors import ApplicationError
 from notices.models import Notice
-from tests.factories import CreditAccountFactory
+from tests.factories import CreditAccountFactory, LoanRecordFactory
 from tests.factories.closures import proposed, staff
 
 pytestmark = pytest.mark.django_db
@@ -49,19 +51,34 @@ class _Undo(Exception):
     pass
 
 
+def _overdue_account(installments: int, **kwargs) -> CreditAccount:
+    """An account with one loan whose `installments` installments are unpaid past due, and its
+    overdue figures computed from them."""
+    account = CreditAccountFactory(**kwargs)
+    loan = LoanRecordFactory(
+        account=account, amount=Decimal("10.00") * installments, kind=LoanKind.INSTALLMENT
+    )
+    today = timezone.localdate()
+    for k in range(1, installments + 1):
+        Installment.objects.create(
+            loan=loan, account=account, number=k, due_on=today - timedelta(days=20 * k),
+            amount=Decimal("10.00"),
+        )  # fmt: skip
+    delinquency_refresh_accounts(account_ids=[account.pk])
+    return account
+
+
 def _scan_accounts(system_user) -> list[CreditAccount]:
     """Over the threshold (active, frozen, far over), at it, under it, closed, and one with an
     open closure already: the scan proposes for the first four only."""
     accounts = [
-        CreditAccountFactory(overdue_count=4),
-        CreditAccountFactory(overdue_count=5, status=AccountStatus.FROZEN),
-        CreditAccountFactory(overdue_count=30),
-        CreditAccountFactory(overdue_count=3),
-        CreditAccountFactory(overdue_count=2),
-        CreditAccountFactory(
-            overdue_count=9, status=AccountStatus.CLOSED, closed_at=timezone.now()
-        ),
-        CreditAccountFactory(overdue_count=6),
+        _overdue_account(4),
+        _overdue_account(5, status=AccountStatus.FROZEN),
+        _overdue_account(30),
+        _overdue_account(3),
+        _overdue_account(2),
+        _overdue_account(9, status=AccountStatus.CLOSED, closed_at=timezone.now()),
+        _overdue_account(6),
     ]
     services.closure_request_by_customer(
         actor=accounts[-1].customer.user, account_id=accounts[-1].pk

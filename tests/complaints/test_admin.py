@@ -6,7 +6,7 @@ from complaints import services
 from complaints.enums import Status
 from complaints.models import Complaint
 from core.stepup import stepup_verify
-from tests.admin.conftest import PASSWORD, login, totp_now
+from tests.admin.conftest import PASSWORD, login, totp_now, without_stepup
 from tests.factories.complaints import account_with_loans, change_reasons, dispute
 
 pytestmark = pytest.mark.django_db
@@ -67,13 +67,16 @@ def test_case_page_and_actions(system_user):
     )
     assert resp.status_code == 403
     rev_client, reviewer, device = _client(system_user, "reviewer", "case_reviewer")
+    without_stepup(rev_client)  # signed in over 15 minutes ago: the sign-in code is not fresh
     resp = rev_client.post(
         f"/admin/complaints/complaint/{complaint.pk}/act/approve/", {"reason": "ok"}
     )
     assert resp.status_code == 302 and "stepup" in resp["Location"]
     complaint.refresh_from_db()
     assert complaint.status == Status.PENDING_APPROVAL
-    assert stepup_verify(user=reviewer, token=totp_now(device))
+    assert stepup_verify(
+        user=reviewer, token=totp_now(device), session_key=rev_client.session.session_key
+    )
     resp = rev_client.post(
         f"/admin/complaints/complaint/{complaint.pk}/act/approve/", {"reason": "ok"}
     )

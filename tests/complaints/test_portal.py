@@ -191,3 +191,22 @@ def test_review_grounds_over_1000_characters_are_a_field_error(system_user):
     resp = client.post(f"/portal/complaints/{c.reference}/", {"grounds": "不服" * 75})
     assert resp.status_code == 302
     assert c.reviews.get().grounds == "不服" * 75
+
+
+def test_dispute_form_shows_each_loan_at_its_beijing_date_and_time(system_user):
+    """A loan taken at 03:12 Beijing time (19:12 UTC the day before) is listed on its own day."""
+    from datetime import UTC, datetime
+
+    from accounts.models import LoanRecord
+
+    account, (loan,) = account_with_loans(actor=system_user, amounts=("20000.00",))
+    LoanRecord.objects.filter(pk=loan.pk).update(
+        created_at=datetime(2026, 11, 27, 19, 12, tzinfo=UTC)
+    )
+    html = (
+        _client(account.customer.user)
+        .get(f"/portal/complaints/new/?category=unauthorized_loan&account={account.pk}")
+        .content.decode()
+    )
+    assert f"2026-11-28 03:12 {loan.reference}" in html and "¥20,000.00" in html
+    assert "2026-11-27" not in html

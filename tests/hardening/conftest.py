@@ -19,11 +19,11 @@ def api_client():
 @pytest.fixture
 def token_client(api_client):
     """An APIClient carrying the token of `user`."""
-    from rest_framework.authtoken.models import Token
+    from core.tokens import token_issue
 
     def _as(user):
-        token, _ = Token.objects.get_or_create(user=user)
-        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _row, token = token_issue(user=user)
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return api_client
 
     return _as

@@ -1,6 +1,6 @@
-"""Issue 14 item 9: uploaded files and the development SMS files are written 0600 (their folders
-0700); an appeal's attachment (a PDF with an OpenAction script is accepted) is served only as a
-download, under a sandboxing Content-Security-Policy."""
+"""Issue 14 item 9: uploaded files and the development mail and SMS files are written 0600 (their
+folders 0700); an appeal's attachment is served only as a download, under a sandboxing
+Content-Security-Policy. (A PDF with active content is refused at upload: test_pdf_active_content.)"""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from tests.factories.closures import closed_by_risk
 
 pytestmark = pytest.mark.django_db
 
-# A PDF whose OpenAction runs JavaScript when a viewer opens it.
-ACTIVE_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n"
+# A plain one-page PDF.
+PLAIN_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
 
@@ -38,29 +40,29 @@ def _mode(path: str | Path) -> int:
 
 
 @pytest.fixture
-def appeal_with_active_pdf(agent, reviewer, system_user, world_readable_umask):
+def appeal_with_pdf(agent, reviewer, system_user, world_readable_umask):
     account = CreditAccountFactory(overdue_count=4)
     closure = closed_by_risk(account=account, proposer=agent, approver=reviewer, actor=system_user)
     return services.appeal_file(
         actor=account.customer.user,
         closure_id=closure.pk,
         grounds="我一直按时还款",
-        attachment=SimpleUploadedFile("evidence.pdf", ACTIVE_PDF, "application/pdf"),
+        attachment=SimpleUploadedFile("evidence.pdf", PLAIN_PDF, "application/pdf"),
     )
 
 
-def test_an_uploaded_attachment_is_0600_in_a_0700_folder(appeal_with_active_pdf):
-    path = appeal_with_active_pdf.attachment.path
+def test_an_uploaded_attachment_is_0600_in_a_0700_folder(appeal_with_pdf):
+    path = appeal_with_pdf.attachment.path
     assert _mode(path) == 0o600
     assert _mode(os.path.dirname(path)) == 0o700
 
 
-def test_the_attachment_is_a_sandboxed_download(appeal_with_active_pdf, client, login_as):
-    appeal = appeal_with_active_pdf
+def test_the_attachment_is_a_sandboxed_download(appeal_with_pdf, client, login_as):
+    appeal = appeal_with_pdf
     login_as(appeal.closure.account.customer.user)
     response = client.get(f"/portal/appeals/{appeal.reference}/attachment/")
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == ACTIVE_PDF
+    assert b"".join(response.streaming_content) == PLAIN_PDF
     assert response["Content-Disposition"].startswith("attachment;")
     policy = [part.strip() for part in response["Content-Security-Policy"].split(";")]
     assert "sandbox" in policy and "default-src 'none'" in policy
@@ -75,3 +77,35 @@ def test_development_sms_files_are_0600(settings, tmp_path, world_readable_umask
     assert "123456" in path.read_text(encoding="utf-8")
     assert _mode(path) == 0o600
     assert _mode(tmp_path / "sms") == 0o700
+
+
+def test_development_mail_files_are_0600(settings, tmp_path, world_readable_umask):
+    from django.core.mail import get_connection, send_mail
+
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    backend = get_connection("core.storage.PrivateFileEmailBackend")
+    send_mail("Code", "Your code 654321", "desk@example.com", ["c@example.com"], connection=backend)
+    (path,) = (tmp_path / "mail").iterdir()
+    assert "654321" in path.read_text(encoding="utf-8")
+    assert _mode(path) == 0o600
+    assert _mode(tmp_path / "mail") == 0o700
+
+
+def test_without_email_url_mail_goes_to_the_private_file_backend():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "EMAIL_URL"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django;django.setup();from django.conf import settings;"
+            "print(settings.EMAIL_BACKEND)",
+        ],
+        env={**env, "DJANGO_SETTINGS_MODULE": "backoffice.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip().splitlines()[-1] == "core.storage.PrivateFileEmailBackend"

@@ -9,8 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django_otp import devices_for_user
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -18,7 +17,8 @@ from accounts.staff import staff_deactivate
 from complaints import services as complaint_services
 from complaints.enums import EventType
 from core.errors import ApplicationError, Forbidden
-from core.models import ActivityEntry
+from core.models import ActivityEntry, BackupCode, BackupCodeDevice
+from core.tokens import token_issue
 from tests.admin.conftest import login
 from tests.factories.complaints import account_with_loans, dispute
 
@@ -40,9 +40,9 @@ def leaver(staff_client, system_user):
     """An agent signed in to the admin (password + TOTP), with backup codes, an API token and
     two open complaints; a colleague holds a third."""
     client, agent, device = staff_client("agent")
-    backup = StaticDevice.objects.create(user=agent, name="backup codes", confirmed=True)
-    StaticToken.objects.create(device=backup, token="abcd1234")
-    token = Token.objects.create(user=agent)
+    backup = BackupCodeDevice.objects.create(user=agent, name="backup codes", confirmed=True)
+    backup.codes_issue(1)
+    _row, token = token_issue(user=agent)
     _colleague_client, colleague, _ = staff_client("agent")
     cases = []
     for assignee in (agent, agent, colleague):
@@ -57,7 +57,7 @@ def leaver(staff_client, system_user):
 
 def _api(token) -> APIClient:
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return api
 
 
@@ -76,10 +76,10 @@ def test_deactivation_revokes_everything_at_once_and_frees_the_cases(leaver, dea
     # The session signed in before is gone (new security stamp), the token too.
     response = client.get("/admin/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
-    assert not Token.objects.filter(user=agent).exists()
+    assert not AuthToken.objects.filter(user=agent).exists()
     assert _api(token).get("/api/v1/accounts/").status_code == 401
     assert list(devices_for_user(agent, confirmed=None)) == []
-    assert not StaticToken.objects.filter(device__user=agent).exists()
+    assert not BackupCode.objects.filter(device__user=agent).exists()
 
     # History of the user: who and why, for the deactivation and the new stamp.
     latest = list(agent.history.order_by("-history_id")[:2])
@@ -133,7 +133,7 @@ def test_deactivation_is_refused_without_the_permission_twice_or_for_oneself(
         staff_deactivate(actor=actor, reason=REASON, user_id=actor.pk)
     assert exc.value.code == "self_deactivation"
     agent.refresh_from_db()
-    assert agent.is_active and Token.objects.filter(user=agent).exists()
+    assert agent.is_active and AuthToken.objects.filter(user=agent).exists()
 
     staff_deactivate(actor=actor, reason=REASON, user_id=agent.pk)
     with pytest.raises(ApplicationError) as exc:

@@ -67,15 +67,21 @@ def broker(redis_url, monkeypatch):
     client.flushdb()
 
 
-def queued_notice_ids(client) -> list[int]:
-    """The notice ids of the `notices.send` messages waiting in the default queue."""
+def queued_messages(client) -> list[tuple[str, list[int]]]:
+    """(task, notice ids) of the send messages waiting in the default queue, oldest first."""
     import base64
     import json
 
-    ids = []
-    for raw in client.lrange("celery", 0, -1):
+    messages = []
+    for raw in reversed(client.lrange("celery", 0, -1)):
         message = json.loads(raw)
-        assert message["headers"]["task"] == "notices.send"
-        args = json.loads(base64.b64decode(message["body"]))[0]
-        ids.append(args[0])
-    return sorted(ids)
+        task = message["headers"]["task"]
+        assert task in ("notices.send", "notices.send_batch"), task
+        (arg,) = json.loads(base64.b64decode(message["body"]))[0]
+        messages.append((task, arg if isinstance(arg, list) else [arg]))
+    return messages
+
+
+def queued_notice_ids(client) -> list[int]:
+    """The notice ids of the send messages (one id or a batch) waiting in the default queue."""
+    return sorted(i for _task, ids in queued_messages(client) for i in ids)

@@ -105,3 +105,66 @@ def test_auditor_reads_but_cannot_resend_and_nobody_deletes(signed_in, system_us
     assert client.get(f"{URL}{rows[0].pk}/change/").status_code == 200
     assert client.get(f"{URL}{rows[0].pk}/delete/").status_code in (302, 403)
     assert Notice.objects.count() == len(rows)
+
+
+def test_resending_an_unknown_notice_shows_the_risk_and_needs_the_confirmation(
+    signed_in, system_user
+):
+    client, manager = signed_in("manager")
+    rows = _notices(1, system_user)
+    email = next(n for n in rows if n.channel == "email")
+    Notice.objects.filter(pk=email.pk).update(
+        status=NoticeStatus.UNKNOWN, attempts=1, last_error="Outcome unknown: dropped"
+    )
+    form = {
+        "action": "resend_unknown",
+        "select_across": "0",
+        "index": "0",
+        ACTION_CHECKBOX_NAME: [email.pk],
+    }
+    page = client.post(URL, form).content.decode()
+    assert f"notice-{email.pk}@" in page and "可能会收到两次" in page  # the duplicate risk
+    # A reason without the confirmation is refused: nothing changes.
+    refused = client.post(URL, {**form, "reason_confirmed": "1", "reason": "lost"})
+    assert refused.status_code == 200 and "errorlist" in refused.content.decode()
+    email.refresh_from_db()
+    assert email.status == NoticeStatus.UNKNOWN
+    # The plain resend action refuses an unknown notice.
+    plain = {**form, "action": "resend", "reason_confirmed": "1", "reason": "x"}
+    client.post(URL, plain)
+    email.refresh_from_db()
+    assert email.status == NoticeStatus.UNKNOWN
+    done = client.post(
+        URL,
+        {
+            **form,
+            "reason_confirmed": "1",
+            "reason": "provider lost it",
+            "accept_duplicate_risk": "on",
+        },
+    )
+    assert done.status_code == 302
+    email.refresh_from_db()
+    assert email.status == NoticeStatus.PENDING
+    record = email.history.first()
+    assert record.history_user == manager
+    assert record.history_change_reason.startswith("provider lost it (resent although")
+
+
+def test_confirming_delivery_of_an_unknown_notice_from_the_admin(signed_in, system_user):
+    client, manager = signed_in("manager")
+    rows = _notices(1, system_user)
+    email = next(n for n in rows if n.channel == "email")
+    Notice.objects.filter(pk=email.pk).update(status=NoticeStatus.UNKNOWN, attempts=1)
+    form = {
+        "action": "confirm_delivered",
+        "select_across": "0",
+        "index": "0",
+        ACTION_CHECKBOX_NAME: [email.pk],
+        "reason_confirmed": "1",
+        "reason": "provider log shows 250",
+    }
+    assert client.post(URL, form).status_code == 302
+    email.refresh_from_db()
+    assert email.status == NoticeStatus.SENT and email.sent_at
+    assert email.history.first().history_user == manager

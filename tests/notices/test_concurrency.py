@@ -54,7 +54,10 @@ def test_sweep_command_prints_what_each_sweep_did(capsys):
 
     call_command("sweep")
     lines = capsys.readouterr().out.splitlines()
-    assert "notices: {'due': 0, 'published': 0, 'stale_failed': 0}" in lines
+    assert (
+        "notices: {'due': 0, 'unpublished': 0, 'published': 0, 'stale_unknown': 0, 'expired': 0}"
+        in lines
+    )
     # Every app's sweep ran, in the order of backoffice.sweep.SWEEPS, and none failed.
     assert [line.split(":")[0] for line in lines] == [label for label, _sweep in SWEEPS]
     assert {"notices", "complaints", "closures"} <= {label for label, _sweep in SWEEPS}

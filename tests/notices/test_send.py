@@ -165,25 +165,55 @@ def test_resend_puts_a_failed_notice_back_and_records_who(
     assert notice_send(notice_id=notice.pk).status == "sent"
 
 
-def test_sweeper_publishes_overdue_pending_and_fails_stale_sending(
+def test_sweeper_publishes_unpublished_at_once_lost_after_grace_and_stale_become_unknown(
     customer, system_user, manager, broker, settings
 ):
     now = timezone.now()
-    due = _one(customer, system_user, "email", key="due")
+    lost = _one(customer, system_user, "email", key="lost")
     fresh = _one(customer, system_user, "email", key="fresh")
+    unpublished = _one(customer, system_user, "email", key="unpublished")
+    parked = _one(customer, system_user, "email", key="parked")
     stuck = _one(customer, system_user, "sms", key="stuck")
-    Notice.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(minutes=10))
+    assert fresh.published_at is not None  # published on commit (recorded with the insert)
+    # Published ten minutes ago and never picked up (the broker lost the message).
+    ten_ago = now - timedelta(minutes=10)
+    Notice.objects.filter(pk=lost.pk).update(next_attempt_at=ten_ago, published_at=ten_ago)
+    # The broker refused it at commit a second ago: no grace, published at once.
+    Notice.objects.filter(pk=unpublished.pk).update(
+        published_at=None, next_attempt_at=now - timedelta(seconds=1)
+    )
+    # A retry parked in the database, due in a minute: not yet.
+    Notice.objects.filter(pk=parked.pk).update(
+        published_at=None, next_attempt_at=now + timedelta(minutes=1)
+    )
     Notice.objects.filter(pk=stuck.pk).update(
         status=NoticeStatus.SENDING, claimed_at=now - timedelta(hours=1), attempts=1
     )
     result = notices_sweep(now=now)
-    assert result == {"due": 1, "published": 1, "stale_failed": 1}
-    assert queued_notice_ids(broker) == [due.pk]
+    assert result == {
+        "due": 2,
+        "unpublished": 1,
+        "published": 2,
+        "stale_unknown": 1,
+        "expired": 0,
+    }
+    assert queued_notice_ids(broker) == sorted([lost.pk, unpublished.pk])
+    for notice in (lost, unpublished):
+        notice.refresh_from_db()
+        assert notice.published_at >= now
     stuck.refresh_from_db()
-    assert stuck.status == NoticeStatus.FAILED and "outcome is unknown" in stuck.last_error
-    assert Notice.objects.filter(event="staff.notice_failed", object_id=str(stuck.pk)).exists()
+    assert stuck.status == NoticeStatus.UNKNOWN and "outcome is unknown" in stuck.last_error
+    alerts = Notice.objects.filter(event="staff.notice_unknown", object_id=str(stuck.pk))
+    assert alerts.count() == 1
+    assert not Notice.objects.filter(event="staff.notice_failed").exists()
     fresh.refresh_from_db()
     assert fresh.status == NoticeStatus.PENDING
+
+    # The parked retry goes out with the first sweep after its time, not a grace later.
+    broker.flushdb()
+    result = notices_sweep(now=now + timedelta(minutes=1, seconds=1))
+    assert result["unpublished"] == 1 and queued_notice_ids(broker) == [parked.pk]
+    assert alerts.count() == 1  # one alert per unknown notice
 
 
 class _Gateway(BaseHTTPRequestHandler):

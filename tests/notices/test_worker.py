@@ -184,10 +184,12 @@ def test_broker_down_at_commit_then_the_sweeper_delivers(
     assert Notice.objects.filter(pk__in=external, status="pending").count() == 2
     assert broker.llen("celery") == 0
 
+    assert Notice.objects.filter(pk__in=external, published_at__isnull=True).count() == 2
+
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)  # the broker is back
     start_worker()
-    result = notices_sweep(now=timezone.now() + settings.NOTICES_SWEEP_GRACE + timedelta(seconds=1))
-    assert result["published"] == 2
+    result = notices_sweep()  # no grace for rows never published
+    assert result["published"] == 2 and result["unpublished"] == 2
     _wait_for(
         lambda: Notice.objects.filter(pk__in=external, status="sent").count() == 2,
         what="swept notices sent",
@@ -236,7 +238,7 @@ def test_worker_killed_mid_send_is_not_sent_again(
 ):
     """The worker dies after handing the email to the server but before recording it: the
     redelivered task finds the row `sending` and sends nothing; after the lease the sweeper
-    marks it failed (outcome unknown) and alerts staff."""
+    marks it `unknown` (not failed) and alerts staff once."""
     from backoffice.roles import roles_sync
 
     roles_sync()
@@ -271,11 +273,16 @@ def test_worker_killed_mid_send_is_not_sent_again(
     result = notices_sweep(
         now=timezone.now() + settings.NOTICES_SENDING_LEASE + timedelta(seconds=1)
     )
-    assert result["stale_failed"] == 1
+    assert result["stale_unknown"] == 1
     notice.refresh_from_db()
-    assert notice.status == "failed" and "outcome is unknown" in notice.last_error
+    assert notice.status == "unknown" and "outcome is unknown" in notice.last_error
     _wait_for(
-        lambda: Notice.objects.filter(event="staff.notice_failed", status="sent").exists(),
+        lambda: Notice.objects.filter(event="staff.notice_unknown", status="sent").exists(),
         what="the staff alert",
     )
     assert [m["To"] for m in smtp.messages] == [customer.user.email, manager_email]
+    assert notices_sweep()["stale_unknown"] == 0  # alerted once
+    assert notices_publish([notice.pk]) == 1  # a stray redelivery sends nothing
+    time.sleep(2)
+    assert [m["Message-ID"] for m in smtp.messages].count(f"<notice-{notice.pk}@example.com>") == 1
+    assert not Notice.objects.filter(event="staff.notice_failed").exists()

@@ -80,6 +80,18 @@ def test_account_page_lists_loans_newest_first_with_actions(client, login_as):
     assert "/portal/appeals/new/" not in body
 
 
+def test_disputed_and_reversed_loans_offer_no_dispute_link(client, login_as):
+    from accounts.models import LoanRecord
+
+    customer, account, loans = customer_with_account(loans=3)
+    LoanRecord.objects.filter(pk=loans[0].pk).update(status="disputed")
+    LoanRecord.objects.filter(pk=loans[1].pk).update(status="reversed")
+    login_as(customer.user)
+    body = client.get(_account_page(account)).content.decode()
+    links = [f'&amp;loan_records={loan.pk}"' for loan in loans]
+    assert [link in body for link in links] == [False, False, True]
+
+
 def test_closed_account_offers_no_close_link(client, login_as):
     customer, account, _ = customer_with_account()
     account.status = "closed"

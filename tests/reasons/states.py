@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from django.apps import apps
@@ -20,7 +21,7 @@ from notices.enums import NoticeStatus
 from notices.models import Notice
 from notices.services import notice_enqueue, notice_send
 from tests.admin.conftest import PASSWORD, login
-from tests.factories import CreditAccountFactory, UserFactory
+from tests.factories import CreditAccountFactory, CustomerFactory, UserFactory
 from tests.factories.closures import closed_by_risk, proposed
 from tests.factories.complaints import account_with_loans, dispute
 
@@ -186,6 +187,28 @@ def frozen_account(desk: Desk) -> dict:
     return {"account": account}
 
 
+def credit_held(desk: Desk) -> dict:
+    """An account holding a credit balance (a compensation with nothing owed)."""
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from accounts import locks as account_locks
+    from accounts.enums import CreditKind
+    from accounts.services.credits import credit_book
+
+    account = CreditAccountFactory()
+    with transaction.atomic():
+        credit_book(
+            account=account_locks.account_for_update(account_id=account.pk),
+            kind=CreditKind.COMPENSATION,
+            amount=Decimal("50.00"),
+            actor=desk.system,
+            reason="test",
+        )
+    return {"account": account}
+
+
 def failed_notice(desk: Desk) -> dict:
     user = UserFactory()
     (notice,) = notice_enqueue(
@@ -197,6 +220,33 @@ def failed_notice(desk: Desk) -> dict:
     )
     type(user).objects.filter(pk=user.pk).update(email="")  # the address is gone: undeliverable
     assert notice_send(notice_id=notice.pk).status == "failed"
+    return {"notice": notice}
+
+
+def unknown_notice(desk: Desk) -> dict:
+    """A text message whose gateway took the request and never answered: outcome unknown."""
+    from django.conf import settings
+
+    user = CustomerFactory().user
+    (notice,) = notice_enqueue(
+        event="staff.alert",
+        recipient=user,
+        context={"title": "t", "text": "x"},
+        actor=desk.system,
+        channels=("sms",),
+    )
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # takes the request, never answers
+    saved = (settings.SMS_BACKEND, settings.SMS_GATEWAY_URL, settings.SMS_GATEWAY_TIMEOUT)
+    settings.SMS_BACKEND = "notices.backends.sms.HttpGatewaySmsBackend"
+    settings.SMS_GATEWAY_URL = f"http://127.0.0.1:{listener.getsockname()[1]}/send"
+    settings.SMS_GATEWAY_TIMEOUT = 0.5
+    try:
+        assert notice_send(notice_id=notice.pk).status == "unknown"
+    finally:
+        listener.close()
+        settings.SMS_BACKEND, settings.SMS_GATEWAY_URL, settings.SMS_GATEWAY_TIMEOUT = saved
     return {"notice": notice}
 
 

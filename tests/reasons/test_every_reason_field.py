@@ -162,6 +162,16 @@ CASES = [
         ),
         lambda s: type(s["account"]).objects.get(pk=s["account"].pk).status == AccountStatus.ACTIVE,
     ),
+    # accounts: the credit balance paid out (issue 12 item 7)
+    ReasonCase(
+        "account-pay-out-credit",
+        "reason",
+        states.credit_held,
+        posts.changelist_action(
+            "/admin/accounts/creditaccount/", "pay_out_credit_balance", "account", "manager"
+        ),
+        lambda s: type(s["account"]).objects.get(pk=s["account"].pk).credit_balance == 0,
+    ),
     # accounts: a staff member who leaves (issue 14 item 17)
     ReasonCase(
         "staff-deactivate",
@@ -177,6 +187,30 @@ CASES = [
         states.failed_notice,
         posts.changelist_action("/admin/notices/notice/", "resend", "notice", "agent"),
         lambda s: Notice.objects.get(pk=s["notice"].pk).status == NoticeStatus.PENDING,
+    ),
+    # notices: an unknown outcome resent (the duplicate risk accepted) or its delivery confirmed
+    ReasonCase(
+        "notice-resend-unknown",
+        "reason",
+        states.unknown_notice,
+        lambda desk, state, text: desk.client("agent").post(
+            "/admin/notices/notice/",
+            {
+                "action": "resend_unknown",
+                "_selected_action": [state["notice"].pk],
+                "reason_confirmed": "1",
+                "accept_duplicate_risk": "on",
+                "reason": text,
+            },
+        ),
+        lambda s: Notice.objects.get(pk=s["notice"].pk).status == NoticeStatus.PENDING,
+    ),
+    ReasonCase(
+        "notice-confirm-delivered",
+        "reason",
+        states.unknown_notice,
+        posts.changelist_action("/admin/notices/notice/", "confirm_delivered", "notice", "agent"),
+        lambda s: Notice.objects.get(pk=s["notice"].pk).status == NoticeStatus.SENT,
     ),
     # closures: propose, review, withdraw, the bulk reject, appeals, alerts
     ReasonCase(
@@ -340,8 +374,11 @@ def test_the_cases_cover_every_reason_action_of_the_admin() -> None:
         "unfreeze_accounts",
         "deactivate_staff",
         "resend",
+        "resend_unknown",
+        "confirm_delivered",
         "reject_selected",
         "acknowledge",
+        "pay_out_credit_balance",
     }
     with_reason = set()
     for model, model_admin in admin.site._registry.items():

@@ -147,12 +147,17 @@ class Desk:
         review = services.review_request(
             complaint_id=complaint.pk, actor=complaint.customer.user, grounds="不同意"
         )
+        change: dict = {}
+        if changed:  # an upheld review changes the decision in the customer's favour
+            rejected = [i.pk for i in complaint.items.all() if i.outcome == "rejected"]
+            change = {"upheld_item_ids": rejected} if rejected else {"new_outcome": "upheld"}
         services.review_decide(
             review_id=review.pk,
             actor=self.manager2,
             reason="reviewed",
             outcome="upheld" if changed else "dismissed",
             decision_text="核查结果",
+            **change,
         )
         if at is not None:
             _at(VerificationRequest, review.pk, received_at=at, decided_at=at + timedelta(hours=1))
