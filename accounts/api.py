@@ -33,8 +33,17 @@ class AccountCreditOutput(serializers.Serializer):
     booked_at = serializers.DateTimeField(source="created_at")
 
 
+class AccountCursorPagination(NewestFirstCursorPagination):
+    """The caller's accounts, oldest first (CONTRACT.md: every list is `{next, previous,
+    results}`)."""
+
+    ordering = ("opened_at", "id")
+
+
 class AccountListApi(APIView):
     permission_classes = [IsCustomer]
+    # drf-spectacular wraps `many=True` responses in the paginator's envelope.
+    pagination_class = AccountCursorPagination
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -70,7 +79,9 @@ class AccountListApi(APIView):
                 to_attr="credit_entries",
             )
         )
-        return Response(self.OutputSerializer(accounts, many=True).data)
+        paginator = self.pagination_class()
+        rows = paginator.paginate_queryset(accounts, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
 
 
 class AccountLoansApi(APIView):

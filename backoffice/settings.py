@@ -163,6 +163,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# zh-hans money with thousands separators (backoffice/formats/zh_Hans/formats.py).
+FORMAT_MODULE_PATH = ["backoffice.formats"]
 LANGUAGE_COOKIE_NAME = "django_language"
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 

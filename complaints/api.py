@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import accounts_for_user
-from core.api import StrictInputSerializer
+from core.api import NewestFirstCursorPagination, StrictInputSerializer
 from core.api_auth import IsCustomer
 from core.audit import REASON_MAX_LENGTH
 
@@ -73,6 +73,13 @@ class ComplaintCreatedOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
 
 
+class ComplaintCursorPagination(NewestFirstCursorPagination):
+    """The caller's complaints, newest first (CONTRACT.md: every list is `{next, previous,
+    results}`), 25 a page, no COUNT(*)."""
+
+    ordering = ("-received_at", "-id")
+
+
 class ComplaintListApi(APIView):
     permission_classes = [IsCustomer]
     page_size = 25
@@ -86,14 +93,16 @@ class ComplaintListApi(APIView):
         description = serializers.CharField(max_length=4000)
         account_compromised = serializers.BooleanField(required=False, default=False)
 
+    # drf-spectacular wraps `many=True` responses in the paginator's envelope.
+    pagination_class = ComplaintCursorPagination
+
     @extend_schema(responses=ComplaintOutput(many=True))
     def get(self, request: Request) -> Response:
-        qs = selectors.complaints_for_user_detailed(user=request.user)
-        before = request.query_params.get("before")
-        if before:
-            qs = qs.filter(received_at__lt=before)
-        rows = list(qs[: self.page_size])
-        return Response(ComplaintOutput(rows, many=True).data)
+        paginator = self.pagination_class()
+        rows = paginator.paginate_queryset(
+            selectors.complaints_for_user_detailed(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(ComplaintOutput(rows, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: ComplaintCreatedOutput})
     def post(self, request: Request) -> Response:

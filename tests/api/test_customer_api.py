@@ -47,7 +47,9 @@ def test_accounts_list_shape_and_only_own(token_client):
     customer_with_account()  # someone else
     response = token_client(customer.user).get("/api/v1/accounts/")
     assert response.status_code == 200
-    rows = response.json()
+    body = response.json()
+    assert set(body) == {"next", "previous", "results"}  # CONTRACT.md: every list
+    rows = body["results"]
     assert [row["id"] for row in rows] == [account.pk]
     row = rows[0]
     assert set(row) == {
@@ -79,7 +81,7 @@ def test_accounts_list_reports_latest_closure(token_client, django_capture_on_co
 
     customer, account, _ = customer_with_account()
     closure = closure_request_by_customer(actor=customer.user, account_id=account.pk)
-    rows = token_client(customer.user).get("/api/v1/accounts/").json()
+    rows = token_client(customer.user).get("/api/v1/accounts/").json()["results"]
     assert rows[0]["closure"] == closure.pk
 
 

@@ -174,7 +174,9 @@ def test_api_list_query_budget(system_user, rows, django_assert_max_num_queries)
     client = _client(account.customer.user)
     with django_assert_max_num_queries(10):
         resp = client.get("/api/v1/complaints/")
-    assert resp.status_code == 200 and len(resp.json()) == min(rows, 25)  # one page
+    body = resp.json()
+    assert resp.status_code == 200 and len(body["results"]) == min(rows, 25)  # one page
+    assert set(body) == {"next", "previous", "results"} and (body["next"] is None) == (rows <= 25)
 
 
 def _decided(system_user):

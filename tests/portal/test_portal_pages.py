@@ -248,3 +248,16 @@ def test_api_clients_may_ask_for_english_with_accept_language(client):
     )
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "The input is not valid."
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_money_reads_with_thousands_separators_in_both_languages(client, login_as, lang):
+    from accounts.models import CreditAccount
+
+    customer, account, _loans = customer_with_account(loans=1)
+    CreditAccount.objects.filter(pk=account.pk).update(credit_limit="20000.00")
+    login_as(customer.user)
+    suffix = "?lang=en" if lang == "en" else ""
+    body = client.get(_account_page(account) + suffix).content.decode()
+    assert f'lang="{lang}"' in body
+    assert "¥20,000.00" in body and "¥20000.00" not in body
