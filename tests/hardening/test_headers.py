@@ -44,7 +44,7 @@ def test_api_answers_are_not_stored(token_client, api_client):
     customer, _account, _loans = customer_with_account()
     response = token_client(customer.user).get("/api/v1/accounts/")
     assert response.status_code == 200
-    assert response.json()[0]["outstanding_balance"]
+    assert response.json()["results"][0]["outstanding_balance"]
     _assert_strict_headers(response)
     _assert_no_store(response)
     # Errors too (they can name an object).
