@@ -9,11 +9,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from core.errors import error_json
 from core.outage import is_database_outage, unavailable_response
 
 
@@ -31,9 +32,7 @@ class BodySizeLimitMiddleware:
         if length > settings.MAX_REQUEST_BODY_BYTES:
             message = _("The request is too large.")
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"error": {"code": "too_large", "message": message}}, status=413
-                )
+                return error_json(status=413, code="too_large", message=message)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
@@ -79,9 +78,7 @@ class NulByteMiddleware:
         api = request.path.startswith("/api/")
         if "\x00" in request.path:
             if api:
-                return JsonResponse(
-                    {"error": {"code": "not_found", "message": _("Not found.")}}, status=404
-                )
+                return error_json(status=404, code="not_found", message=_("Not found."))
             raise Http404
         bad = sorted(
             {
@@ -93,12 +90,12 @@ class NulByteMiddleware:
         if bad:
             message = _("Null characters are not allowed.")
             if api:
-                body = {
-                    "code": "invalid",
-                    "message": _("The input is not valid."),
-                    "fields": {key.replace("\x00", ""): [message] for key in bad},
-                }
-                return JsonResponse({"error": body}, status=400)
+                return error_json(
+                    status=400,
+                    code="invalid",
+                    message=_("The input is not valid."),
+                    fields={key.replace("\x00", ""): [message] for key in bad},
+                )
             raise BadRequest(message)
         return self.get_response(request)
 
@@ -164,8 +161,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_database_outage(sys.exc_info()[1]):
         return unavailable_response(request)
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": {"code": "error", "message": _("Something went wrong on our side.")}},
-            status=500,
-        )
+        return error_json(status=500, code="error", message=_("Something went wrong on our side."))
     return defaults.server_error(request)

@@ -15,7 +15,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import ApplicationError
+from .errors import ApplicationError, error_body
 from .outage import RETRY_AFTER_SECONDS, is_database_outage, unavailable_body
 
 
@@ -33,10 +33,8 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
 def error_response(
     *, code: str, message: str, http_status: int, fields: dict | None = None, headers=None
 ) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return Response({"error": body}, status=http_status, headers=headers)
+    body = error_body(code=code, message=message, fields=fields)
+    return Response(body, status=http_status, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:

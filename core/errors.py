@@ -5,6 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import JsonResponse
+
+
+def error_body(*, code: str, message: str, fields: dict | None = None) -> dict[str, Any]:
+    """The error body of CONTRACT.md: `{"error": {"code", "message", "fields"?}}`."""
+    body: dict[str, Any] = {"code": code, "message": str(message)}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def error_json(*, status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
+    """That body as a plain Django answer, for middleware and handlers outside DRF."""
+    return JsonResponse(error_body(code=code, message=message, fields=fields), status=status)
+
 
 class ApplicationError(Exception):
     """A rule refused the operation.

@@ -27,7 +27,6 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -38,6 +37,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from .errors import error_json
 from .models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
@@ -48,10 +48,8 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "Retry-After")
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout ran out
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    body.update(extra)
-    return JsonResponse({"error": body}, status=status)
+def _error(status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
+    return error_json(status=status, code=code, message=message, fields=fields)
 
 
 def _authenticated_user(request: HttpRequest):

@@ -10,9 +10,11 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from .errors import error_json
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -38,7 +40,7 @@ def client_ip(request: HttpRequest) -> str:
 def lockout_response(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     message = _("Too many failed sign-in attempts. Try again in 15 minutes.")
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "locked_out", "message": message}}, status=429)
+        return error_json(status=429, code="locked_out", message=message)
     return render(request, "core/locked_out.html", {"message": message}, status=429)
 
 

@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from .errors import error_body
+
 logger = logging.getLogger("core.outage")
 
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (
@@ -45,12 +47,10 @@ def is_database_outage(exc: BaseException | None) -> bool:
 
 
 def unavailable_body() -> dict:
-    return {
-        "error": {
-            "code": "unavailable",
-            "message": _("The service is briefly unavailable. Please try again in a moment."),
-        }
-    }
+    return error_body(
+        code="unavailable",
+        message=_("The service is briefly unavailable. Please try again in a moment."),
+    )
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
