@@ -36,6 +36,7 @@ from core.net import client_ip
 from core.stepup import stepup_is_fresh, stepup_url
 
 from . import services
+from .customer_page import customer_page_sections
 from .models import (
     AccountCredit,
     AuthorizationEvent,
@@ -231,6 +232,23 @@ class CustomerAdmin(SearchMixin, DomainAdmin):
         extra = {"can_unmask": request.user.has_perm(UNMASK_PERMISSION), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra)
 
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            # The whole relationship (accounts/customer_page.py): a query or so per section.
+            context["relationship"] = customer_page_sections(customer=obj, user=request.user)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("user")
+
     def unmask_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """GET: ask for step-up if needed, then a confirm button; POST: reveal and log."""
         if not request.user.has_perm(UNMASK_PERMISSION):
@@ -369,6 +387,12 @@ class LoanRecordAdmin(SearchMixin, DomainAdmin):
     def search_q(self, term: str) -> Q:
         return account_number_or(term, "reference__startswith")
 
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The customer page's "all loan records" link: a customer's loans, over their accounts.
+        if lookup == "account__customer__id__exact":
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
 
 @admin.register(AuthorizationEvent)
 class AuthorizationEventAdmin(SearchMixin, DomainAdmin):
@@ -482,3 +506,403 @@ class StepUpVerificationAdmin(SecurityLogAdmin):
 class PiiAccessLogAdmin(SecurityLogAdmin):
     list_display = ("at", "user", "subject", "fields", "ip_address")
     search_fields = ("=user__username", "=subject")
+
+
+# --- The partner-interface register (accounts/services/partners.py) -------------------------------
+# Rows are read-only; the register, audits and the four-eyes suspension go through the services.
+# The page shows the interface's figures (loans through it, disputes, upheld rate, incidents: the
+# latter two from complaints through accounts/partners.py's providers) and its history.
+
+from django.shortcuts import get_object_or_404  # noqa: E402 - used by the register's pages only
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.utils.formats import number_format  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+
+from core.clock import local_date  # noqa: E402
+from core.forms import form_add_application_error  # noqa: E402
+
+from . import partners  # noqa: E402
+from .enums import (  # noqa: E402
+    LoanChannel,
+    LoanKind,
+    PartnerChangeAction,
+    PartnerChangeStatus,
+    PartnerInterfaceStatus,
+)
+from .models import PartnerInterface, PartnerInterfaceChange  # noqa: E402
+from .partner_forms import (  # noqa: E402
+    AuditForm,
+    InterfaceRegisterForm,
+    InterfaceTermsForm,
+)
+from .partner_forms import ReasonForm as PartnerReasonForm  # noqa: E402
+from .services import partners as partner_services  # noqa: E402
+
+
+class AuditOverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("audit")
+    parameter_name = "audit"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue (none in 12 months)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(partners.audit_overdue_q(local_date(timezone.now())))
+        return queryset
+
+
+@admin.register(PartnerInterface)
+class PartnerInterfaceAdmin(DomainAdmin):
+    list_display = ("code", "partner", "status", "max_amount_label", "last_audit_on",
+                    "last_audit_result", "audit_state", "owner")  # fmt: skip
+    list_select_related = ("owner",)
+    list_filter = ("status", AuditOverdueFilter, "last_audit_result")
+    search_fields = ("^code", "^partner")
+    ordering = ("code",)
+    raw_id_fields = ("owner",)
+    fields = ("code", "partner", "kinds_label", "channels_label", "max_amount_label", "owner",
+              "contract_reference", "last_audit_on", "last_audit_result", "last_audit_note",
+              "created_at", "updated_at")  # fmt: skip
+    readonly_fields = ("kinds_label", "channels_label", "max_amount_label")
+    change_form_template = "admin/accounts/partnerinterface/change_form.html"
+    change_list_template = "admin/accounts/partnerinterface/change_list.html"
+    actions = ["propose_suspension_selected"]
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        name = "accounts_partnerinterface"
+        return [
+            path("register/", wrap(self.register_view), name=f"{name}_register"),
+            path("<int:interface_id>/terms/", wrap(self.terms_view), name=f"{name}_terms"),
+            path("<int:interface_id>/audit/", wrap(self.audit_view), name=f"{name}_audit"),
+            path("<int:interface_id>/retire/", wrap(self.retire_view), name=f"{name}_retire"),
+            path(
+                "<int:interface_id>/propose/<str:action>/",
+                wrap(self.propose_view),
+                name=f"{name}_propose",
+            ),
+            path(
+                "changes/<int:change_id>/<str:decision>/",
+                wrap(self.decide_view),
+                name=f"{name}_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    # The permission hooks (the services check them again).
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(partner_services.PERM_MANAGE)
+
+    def has_audit_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(partner_services.PERM_AUDIT)
+
+    def has_propose_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(partner_services.PERM_PROPOSE)
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(partner_services.PERM_APPROVE)
+
+    @admin.display(description=gettext_lazy("permitted loan kinds"))
+    def kinds_label(self, obj: PartnerInterface) -> str:
+        return ", ".join(
+            str(LoanKind(k).label) for k in obj.permitted_kinds if k in LoanKind.values
+        )
+
+    @admin.display(description=gettext_lazy("permitted channels"))
+    def channels_label(self, obj: PartnerInterface) -> str:
+        return ", ".join(
+            str(LoanChannel(c).label) for c in obj.permitted_channels if c in LoanChannel.values
+        )
+
+    @admin.display(description=gettext_lazy("maximum amount"))
+    def max_amount_label(self, obj: PartnerInterface) -> str:
+        return "¥" + number_format(obj.max_amount, decimal_pos=2, force_grouping=True)
+
+    @admin.display(description=gettext_lazy("audit"))
+    def audit_state(self, obj: PartnerInterface) -> str:
+        if not self.audit_overdue(obj):
+            return "—"
+        return format_html('<strong style="color:#ba2121">{}</strong>', _("Overdue"))
+
+    def audit_overdue(self, obj: PartnerInterface) -> bool:
+        if obj.status == PartnerInterfaceStatus.RETIRED:
+            return False
+        cutoff = partners.audit_cutoff(local_date(timezone.now()))
+        return obj.last_audit_on is None or obj.last_audit_on < cutoff
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"can_manage": self.has_manage_permission(request)}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        interface = get_object_or_404(self.get_queryset(request), pk=object_id)
+        changes = list(
+            interface.changes.select_related("proposed_by", "decided_by").order_by(
+                "-proposed_at", "-id"
+            )[:50]
+        )
+        pending = next((c for c in changes if c.status == PartnerChangeStatus.PENDING), None)
+        active = interface.status == PartnerInterfaceStatus.ACTIVE
+        suspended = interface.status == PartnerInterfaceStatus.SUSPENDED
+        may_propose = pending is None and self.has_propose_permission(request)
+        extra = {
+            "figures": partners.interface_figures(interface.code),
+            "incidents": partners.interface_incidents(interface.code),
+            "changes": changes,
+            "pending": pending,
+            "can_decide": pending is not None
+            and pending.proposed_by_id != request.user.pk
+            and self.has_approve_permission(request),
+            "can_propose_suspend": may_propose and active,
+            "can_propose_resume": may_propose and suspended,
+            "can_audit": self.has_audit_permission(request)
+            and interface.status != PartnerInterfaceStatus.RETIRED,
+            "can_manage": self.has_manage_permission(request)
+            and interface.status != PartnerInterfaceStatus.RETIRED,
+            "audit_overdue": self.audit_overdue(interface),
+            "history_rows": interface.history.select_related("history_user").order_by(
+                "-history_date", "-history_id"
+            )[:50],
+            "loans_url": reverse("admin:accounts_loanrecord_changelist")
+            + f"?partner_interface={interface.code}",
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    @admin.action(description=gettext_lazy("Propose suspending the selected interfaces"),
+                  permissions=["propose"])  # fmt: skip
+    def propose_suspension_selected(self, request: HttpRequest, queryset: QuerySet):
+        """After an incident: one proposal per selected interface, each approved by another."""
+        return reason_action_response(
+            self,
+            request,
+            queryset,
+            action="propose_suspension_selected",
+            title=_("Propose suspending the interface"),
+            call=lambda interface, reason: partner_services.partner_interface_change_propose(
+                actor=request.user,
+                reason=reason,
+                interface_id=interface.pk,
+                action=PartnerChangeAction.SUSPEND,
+            ),
+            describe=lambda interface: interface.code,
+        )
+
+    # --- The pages --------------------------------------------------------------------------
+
+    def _page(self, request, *, title, form, obj=None, note="") -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "original": obj,
+            "form": form,
+            "note": note,
+        }
+        return TemplateResponse(request, "admin/accounts/partnerinterface/form.html", context)
+
+    def _done(self, request, interface_id: int, message: str) -> HttpResponse:
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:accounts_partnerinterface_change", args=[interface_id])
+        )
+
+    def _interface(self, request, interface_id: int) -> PartnerInterface:
+        return get_object_or_404(self.get_queryset(request), pk=interface_id)
+
+    def register_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_manage_permission(request):
+            raise PermissionDenied
+        form = InterfaceRegisterForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                interface = partner_services.partner_interface_register(
+                    actor=request.user,
+                    reason=data["reason"],
+                    code=data["code"],
+                    partner=data["partner"],
+                    permitted_kinds=data["permitted_kinds"],
+                    permitted_channels=data["permitted_channels"],
+                    max_amount=data["max_amount"],
+                    owner=form.owner_user(),
+                    contract_reference=data["contract_reference"],
+                )
+            except ApplicationError as exc:
+                form_add_application_error(form, exc)
+            else:
+                return self._done(request, interface.pk, _("Partner interface registered."))
+        return self._page(request, title=_("Register a partner interface"), form=form)
+
+    def terms_view(self, request: HttpRequest, interface_id: int) -> HttpResponse:
+        interface = self._interface(request, interface_id)
+        if not self.has_manage_permission(request):
+            raise PermissionDenied
+        initial = {
+            "partner": interface.partner,
+            "permitted_kinds": interface.permitted_kinds,
+            "permitted_channels": interface.permitted_channels,
+            "max_amount": interface.max_amount,
+            "owner": interface.owner_id,
+            "contract_reference": interface.contract_reference,
+        }
+        form = InterfaceTermsForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                partner_services.partner_interface_update(
+                    actor=request.user,
+                    reason=data["reason"],
+                    interface_id=interface.pk,
+                    partner=data["partner"],
+                    permitted_kinds=data["permitted_kinds"],
+                    permitted_channels=data["permitted_channels"],
+                    max_amount=data["max_amount"],
+                    owner=form.owner_user(),
+                    contract_reference=data["contract_reference"],
+                )
+            except ApplicationError as exc:
+                form_add_application_error(form, exc)
+            else:
+                return self._done(request, interface.pk, _("Terms updated."))
+        return self._page(request, title=_("Change the terms"), form=form, obj=interface)
+
+    def audit_view(self, request: HttpRequest, interface_id: int) -> HttpResponse:
+        interface = self._interface(request, interface_id)
+        if not self.has_audit_permission(request):
+            raise PermissionDenied
+        form = AuditForm(request.POST or None, initial={"audited_on": local_date(timezone.now())})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                partner_services.partner_interface_audit_record(
+                    actor=request.user,
+                    reason=data["reason"],
+                    interface_id=interface.pk,
+                    audited_on=data["audited_on"],
+                    result=data["result"],
+                )
+            except ApplicationError as exc:
+                form_add_application_error(form, exc)
+            else:
+                return self._done(request, interface.pk, _("Audit recorded."))
+        return self._page(request, title=_("Record an audit"), form=form, obj=interface)
+
+    def retire_view(self, request: HttpRequest, interface_id: int) -> HttpResponse:
+        interface = self._interface(request, interface_id)
+        if not self.has_manage_permission(request):
+            raise PermissionDenied
+        form = PartnerReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                partner_services.partner_interface_retire(
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    interface_id=interface.pk,
+                )
+            except ApplicationError as exc:
+                form_add_application_error(form, exc)
+            else:
+                return self._done(request, interface.pk, _("Interface retired."))
+        note = _("Every loan through a retired interface is refused, for good.")
+        return self._page(request, title=_("Retire the interface"), form=form, obj=interface,
+                          note=note)  # fmt: skip
+
+    def propose_view(self, request: HttpRequest, interface_id: int, action: str) -> HttpResponse:
+        interface = self._interface(request, interface_id)
+        if action not in PartnerChangeAction.values:
+            raise Http404
+        if not self.has_propose_permission(request):
+            raise PermissionDenied
+        form = PartnerReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                partner_services.partner_interface_change_propose(
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    interface_id=interface.pk,
+                    action=action,
+                )
+            except ApplicationError as exc:
+                form_add_application_error(form, exc)
+            else:
+                return self._done(
+                    request, interface.pk, _("Proposed: another person must approve it.")
+                )
+        if action == PartnerChangeAction.SUSPEND:
+            title = _("Propose suspending the interface")
+        else:
+            title = _("Propose resuming the interface")
+        note = _("Another risk officer or manager approves it, with a one-time code.")
+        return self._page(request, title=title, form=form, obj=interface, note=note)
+
+    def decide_view(self, request: HttpRequest, change_id: int, decision: str) -> HttpResponse:
+        if decision not in ("approve", "reject"):
+            raise Http404
+        change = get_object_or_404(
+            PartnerInterfaceChange.objects.filter(interface__in=self.get_queryset(request)),
+            pk=change_id,
+        )
+        if not self.has_approve_permission(request):
+            raise PermissionDenied
+        here = request.get_full_path()
+        if decision == "approve" and not stepup_is_fresh(user=request.user):
+            return HttpResponseRedirect(stepup_url(here))
+        service = (
+            partner_services.partner_interface_change_approve
+            if decision == "approve"
+            else partner_services.partner_interface_change_reject
+        )
+        form = PartnerReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                service(actor=request.user, reason=form.cleaned_data["reason"], change_id=change.pk)
+            except ApplicationError as exc:
+                if exc.code == "stepup_required":
+                    return HttpResponseRedirect(stepup_url(here))
+                form_add_application_error(form, exc)
+            else:
+                done = _("Approved.") if decision == "approve" else _("Rejected.")
+                return self._done(request, change.interface_id, done)
+        template = _("Approve: %(action)s") if decision == "approve" else _("Reject: %(action)s")
+        title = template % {"action": change.get_action_display()}
+        note = _("Proposed by %(user)s: %(reason)s") % {
+            "user": change.proposed_by.get_username(),
+            "reason": change.reason,
+        }
+        return self._page(request, title=title, form=form, obj=change.interface, note=note)
+
+
+@admin.register(PartnerInterfaceChange)
+class PartnerInterfaceChangeAdmin(DomainAdmin):
+    """The proposals to suspend or resume, newest first; decided on the interface's page."""
+
+    list_display = ("id", "interface", "action", "status", "proposed_by", "proposed_at",
+                    "decided_by", "decided_at")  # fmt: skip
+    list_select_related = ("interface", "proposed_by", "decided_by")
+    list_filter = ("status", "action")
+    search_fields = ("^interface__code",)
+    ordering = ("-proposed_at", "-id")
+    raw_id_fields = ("interface", "proposed_by", "decided_by")
+    actions = ["reject_selected"]
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(partner_services.PERM_APPROVE)
+
+    @admin.action(description=gettext_lazy("Reject the selected proposals"),
+                  permissions=["approve"])  # fmt: skip
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet):
+        """Rejecting needs no code (nothing changes); approving is done one by one on the
+        interface's page, with a fresh code."""
+        return reason_action_response(
+            self,
+            request,
+            queryset,
+            action="reject_selected",
+            title=_("Reject the selected proposals"),
+            call=lambda change, reason: partner_services.partner_interface_change_reject(
+                actor=request.user, reason=reason, change_id=change.pk
+            ),
+            describe=lambda change: f"#{change.pk} {change.interface.code}",
+        )

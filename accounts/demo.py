@@ -24,11 +24,9 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from core import crypto, roles
-from core.audit import system_actor
+from core.audit import save_with_history, system_actor
 
 from . import hooks, locks, schedules, services
-from .bulk_insert import rows_insert_with_history
-from .delinquency import delinquency_refresh_accounts
 from .enums import (
     AccountStatus,
     AuthMethod,
@@ -44,15 +42,12 @@ from .enums import (
 )
 from .models import (
     ZERO,
-    AuthorizationEvent,
     CreditAccount,
     Customer,
-    Installment,
     LoanRecord,
-    Repayment,
-    RepaymentAllocation,
     User,
 )
+from .services import ingest
 from .staff import staff_upsert
 
 SEED_ACTOR = "seed-demo"
@@ -190,35 +185,63 @@ def _at(now: datetime, days_ago: int, hour: int, minute: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
+def _booked(results: list, what: str) -> list:
+    """The ingestion service's results, all booked (demo data must go in whole)."""
+    refused = [r for r in results if not r.ok]
+    if refused:
+        raise RuntimeError(f"seed_demo: the feed refused {what}: {refused[0].body}")
+    return results
+
+
 def _demo_customer(
-    *, actor: User, username: str, name: str, id17: str, phone: str, limit: str, number: str
+    *,
+    actor: User,
+    username: str,
+    name: str,
+    id17: str,
+    phone: str,
+    limit: str,
+    number: str,
+    opened: datetime,
 ) -> tuple[Customer, CreditAccount]:
-    """A demo login with its customer record and one account, through the services."""
-    customer = services.customer_create(
-        actor=actor,
-        reason=SEED_REASON,
-        username=username,
-        password=demo_password(username),
-        name=name,
-        national_id=national_id_with_check(id17),
-        phone=phone,
-        email=f"{username}@example.com",
-        preferred_language=Language.ZH_HANS,
+    """A demo login with its customer record and one account, as the lending core sends them
+    (accounts/services/ingest.py), then given its demo password."""
+    (result,) = _booked(
+        ingest.customers_ingest(
+            actor=actor,
+            reason=SEED_REASON,
+            items=[
+                {
+                    "reference": username,
+                    "name": name,
+                    "national_id": national_id_with_check(id17),
+                    "phone": phone,
+                    "email": f"{username}@example.com",
+                    "preferred_language": Language.ZH_HANS,
+                    "updated_at": opened.isoformat(),
+                    "account": {
+                        "number": number,
+                        "credit_limit": limit,
+                        "interest_free_days": 30,
+                        "opened_at": opened.isoformat(),
+                    },
+                }
+            ],
+        ),
+        username,
     )
-    account = services.account_open(
-        actor=actor,
-        reason=SEED_REASON,
-        customer=customer,
-        credit_limit=Decimal(limit),
-        number=number,
-    )
-    return customer, account
+    customer = Customer.objects.select_related("user").get(pk=result.body["customer"])
+    user = customer.user
+    user.set_password(demo_password(username))
+    save_with_history(user, actor=actor, reason=SEED_REASON, update_fields=["password"])
+    return customer, CreditAccount.objects.get(pk=result.body["account"])
 
 
 def _demo_loan(
     *,
     actor: User,
     account: CreditAccount,
+    reference: str,
     created: datetime,
     amount: str,
     merchant: str,
@@ -226,28 +249,27 @@ def _demo_loan(
     channel: str = LoanChannel.APP,
     interface: str = "",
     fees: Decimal = ZERO,
-    authorization: services.AuthorizationInput | None,
+    authorization: dict | None,
 ) -> LoanRecord:
-    """A demo loan through `loan_record`, with its schedule (a purchase due after the account's
-    interest-free days, an installment loan in three monthly installments)."""
-    return services.loan_record(
-        actor=actor,
-        reason=SEED_REASON,
-        account_id=account.pk,
-        amount=Decimal(amount),
-        fees=fees,
-        kind=kind,
-        channel=channel,
-        merchant=merchant,
-        partner_interface=interface,
-        created_at=created,
-        due_date=(
-            created.date() + timedelta(days=account.interest_free_days)
-            if kind == LoanKind.PURCHASE
-            else None
-        ),
-        authorization=authorization,
+    """A demo loan as the core books it, with its default schedule (a purchase due after the
+    account's interest-free days, an installment loan in three monthly installments)."""
+    item = {
+        "reference": reference,
+        "account": account.number,
+        "amount": amount,
+        "fees": str(fees),
+        "kind": kind,
+        "merchant": merchant,
+        "channel": channel,
+        "partner_interface": interface,
+        "created_at": created.isoformat(),
+    }
+    if authorization is not None:
+        item["authorization"] = authorization
+    (result,) = _booked(
+        ingest.loans_ingest(actor=actor, reason=SEED_REASON, items=[item]), reference
     )
+    return LoanRecord.objects.get(pk=result.body["id"])
 
 
 @transaction.atomic
@@ -262,6 +284,7 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
         phone="13800138000",
         limit="20000.00",
         number="6288000000000001",
+        opened=_at(now, 420, 10),
     )
     device, ip = "iPhone14,5-a1b2c3d4", "116.228.35.17"
     purchases = (
@@ -277,32 +300,34 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
             AuthMethod.PARTNER_TOKEN,
         ),
     )
-    for days_ago, amount, kind, channel, merchant, interface, method in purchases:
+    for n, (days_ago, amount, kind, channel, merchant, interface, method) in enumerate(purchases):
         created = _at(now, days_ago, 20, 15)
         _demo_loan(
             actor=actor,
             account=account,
+            reference=f"LNDEMOA{n + 1:03d}",
             created=created,
             amount=amount,
             kind=kind,
             channel=channel,
             merchant=merchant,
             interface=interface,
-            authorization=services.AuthorizationInput(
-                method=method,
-                channel=channel,
-                partner_interface=interface,
-                device_id=device,
-                ip_address=ip,
-                consent_reference=f"CS{created:%Y%m%d%H%M}A1",
-                occurred_at=created - timedelta(seconds=20),
-            ),
+            authorization={
+                "method": method,
+                "channel": channel,
+                "partner_interface": interface,
+                "device_id": device,
+                "ip": ip,
+                "consent_reference": f"CS{created:%Y%m%d%H%M}A1",
+                "at": (created - timedelta(seconds=20)).isoformat(),
+            },
         )
     # The one she never made: 03:12 at night, through a partner interface, no consent trail.
     # Over the ¥5,000 four-eyes threshold, so upholding it needs a reviewer's approval.
     _demo_loan(
         actor=actor,
         account=account,
+        reference="LNDEMOA004",
         created=_at(now, 3, 3, 12),
         amount="6800.00",
         fees=Decimal("68.00"),
@@ -319,7 +344,7 @@ def demo_alice_seed(*, actor: User, now: datetime) -> Customer:
 def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
     """bob: an account closed for `overdue` within the last days (appealable for 30 days):
     a three-month installment loan and a purchase, all four installments paid late in one
-    repayment eight days ago (overdue count 4, computed from the schedules), an overdue risk
+    repayment fourteen days ago (overdue count 4, computed from the schedules), an overdue risk
     signal, balance settled, status closed."""
     customer, account = _demo_customer(
         actor=actor,
@@ -329,35 +354,45 @@ def demo_bob_seed(*, actor: User, now: datetime) -> Customer:
         phone="13900139000",
         limit="10000.00",
         number="6288000000000002",
+        opened=_at(now, 400, 11),
     )
     bob_loans = (
         (120, "3200.00", "苏宁易购", LoanKind.INSTALLMENT),
         (95, "1450.00", "携程旅行", LoanKind.PURCHASE),
     )
-    for days_ago, amount, merchant, kind in bob_loans:
+    for n, (days_ago, amount, merchant, kind) in enumerate(bob_loans):
         created = _at(now, days_ago, 14, 30)
         _demo_loan(
             actor=actor,
             account=account,
+            reference=f"LNDEMOB{n + 1:03d}",
             created=created,
             amount=amount,
             merchant=merchant,
             kind=kind,
-            authorization=services.AuthorizationInput(
-                method=AuthMethod.SMS_CODE,
-                channel=LoanChannel.APP,
-                device_id="HUAWEI-Mate50-9f8e7d6c",
-                ip_address="58.247.12.9",
-                occurred_at=created - timedelta(seconds=30),
-            ),
+            authorization={
+                "method": AuthMethod.SMS_CODE,
+                "channel": LoanChannel.APP,
+                "device_id": "HUAWEI-Mate50-9f8e7d6c",
+                "ip": "58.247.12.9",
+                "at": (created - timedelta(seconds=30)).isoformat(),
+            },
         )
-    services.repayment_record(
-        actor=actor,
-        reason=SEED_REASON,
-        account_id=account.pk,
-        amount=Decimal("4650.00"),
-        channel=RepaymentChannel.BANK_CARD,
-        paid_at=_at(now, 8, 10),
+    _booked(
+        ingest.repayments_ingest(
+            actor=actor,
+            reason=SEED_REASON,
+            items=[
+                {
+                    "reference": "RPDEMOB001",
+                    "account": account.number,
+                    "amount": "4650.00",
+                    "channel": RepaymentChannel.BANK_CARD,
+                    "paid_at": _at(now, 14, 10).isoformat(),
+                }
+            ],
+        ),
+        "bob's repayment",
     )
     account = locks.account_for_update(account_id=account.pk)
     # The closures app (accounts.hooks) runs its real flow: risk signal, proposal, approval,
@@ -684,39 +719,75 @@ def _bulk_batch(
     return batch
 
 
-def _bulk_insert(batch: BulkBatch, *, actor: User, now: datetime) -> int:
-    """Insert a batch, parents first, each row with one historical row (same actor, reason and
-    time). Returns the number of rows written, history included."""
-    history = {"actor": actor, "reason": SEED_REASON, "when": now}
-    written = rows_insert_with_history(User, batch.users, **history)
-    for row in batch.customers:
-        row["user_id"] = batch.users[row["_user"]]["id"]
-    written += rows_insert_with_history(Customer, batch.customers, **history)
-    for row in batch.accounts:
-        row["customer_id"] = batch.customers[row["_customer"]]["id"]
-    written += rows_insert_with_history(CreditAccount, batch.accounts, **history)
-    for row in batch.loans:
-        row["account_id"] = batch.accounts[row["_account"]]["id"]
-    written += rows_insert_with_history(LoanRecord, batch.loans, **history)
-    for row in batch.events:
-        row["account_id"] = batch.accounts[row["_account"]]["id"]
-        row["loan_id"] = batch.loans[row["_loan"]]["id"]
-    written += rows_insert_with_history(AuthorizationEvent, batch.events, **history)
+def _iso(value: datetime | date) -> str:
+    return value.isoformat()
+
+
+def _bulk_items(batch: BulkBatch) -> tuple[list[dict], list[dict], list[dict]]:
+    """The batch as the lending core would send it: customers with their accounts, loans with
+    their schedules and authorization events, repayments naming their loans."""
+    customers = []
+    for user, customer, account in zip(batch.users, batch.customers, batch.accounts, strict=True):
+        customers.append({
+            "reference": user["username"], "name": customer["name"],
+            "national_id": customer["national_id"], "phone": customer["phone"],
+            "email": user["email"], "preferred_language": customer["preferred_language"],
+            "updated_at": _iso(account["opened_at"]),
+            "account": {"number": account["number"], "credit_limit": str(account["credit_limit"]),
+                        "interest_free_days": account["interest_free_days"],
+                        "opened_at": _iso(account["opened_at"])},
+        })  # fmt: skip
+    schedules_of: dict[int, list[dict]] = {}
     for row in batch.installments:
-        row["loan_id"] = batch.loans[row["_loan"]]["id"]
-        row["account_id"] = batch.accounts[row["_account"]]["id"]
-    written += rows_insert_with_history(Installment, batch.installments, **history)
-    for row in batch.repayments:
-        row["account_id"] = batch.accounts[row["_account"]]["id"]
-        row["loan_id"] = batch.loans[row["_loan"]]["id"]
-    written += rows_insert_with_history(Repayment, batch.repayments, **history)
-    for row in batch.allocations:
-        row["repayment_id"] = batch.repayments[row["_repayment"]]["id"]
-        row["installment_id"] = batch.installments[row["_installment"]]["id"]
-    written += rows_insert_with_history(RepaymentAllocation, batch.allocations, **history)
-    # The overdue figures of the batch's accounts, from the schedules just written.
-    delinquency_refresh_accounts(account_ids=[row["id"] for row in batch.accounts])
-    return written
+        schedules_of.setdefault(row["_loan"], []).append(
+            {"due_on": _iso(row["due_on"]), "amount": str(row["amount"])}
+        )
+    events_of: dict[int, list[dict]] = {}
+    for row in batch.events:
+        events_of.setdefault(row["_loan"], []).append({
+            "method": row["method"], "channel": row["channel"],
+            "partner_interface": row["partner_interface"], "device_id": row["device_id"],
+            "ip": row["ip_address"], "consent_reference": row["consent_reference"],
+            "at": _iso(row["occurred_at"]), "outcome": row["outcome"],
+        })  # fmt: skip
+    loans = []
+    for index, row in enumerate(batch.loans):
+        item = {
+            "reference": row["reference"], "account": batch.accounts[row["_account"]]["number"],
+            "amount": str(row["amount"]), "fees": str(row["fees"]), "kind": row["kind"],
+            "merchant": row["merchant"], "channel": row["channel"],
+            "partner_interface": row["partner_interface"], "created_at": _iso(row["created_at"]),
+            "schedule": schedules_of[index],
+        }  # fmt: skip
+        if index in events_of:
+            item["authorization"] = events_of[index]
+        loans.append(item)
+    repayments = [
+        {"reference": row["reference"], "account": batch.accounts[row["_account"]]["number"],
+         "amount": str(row["amount"]), "channel": row["channel"], "paid_at": _iso(row["paid_at"]),
+         "loan": batch.loans[row["_loan"]]["reference"]}
+        for row in batch.repayments  # each loan's in the order of its installments
+    ]  # fmt: skip
+    return customers, loans, repayments
+
+
+def _bulk_insert(batch: BulkBatch, *, actor: User, now: datetime) -> int:
+    """Book a batch through the ledger feed's ingestion service, as the lending core would send
+    it (customers, then loans, then repayments; each with its history and trail rows). Returns
+    the number of items booked."""
+    customers, loans, repayments = _bulk_items(batch)
+    _booked(ingest.customers_ingest(actor=actor, reason=SEED_REASON, items=customers), "customers")
+    _booked(ingest.loans_ingest(actor=actor, reason=SEED_REASON, items=loans), "loans")
+    for start in range(0, len(repayments), ingest.BATCH_LIMIT):
+        _booked(
+            ingest.repayments_ingest(
+                actor=actor,
+                reason=SEED_REASON,
+                items=repayments[start : start + ingest.BATCH_LIMIT],
+            ),
+            "repayments",
+        )
+    return len(customers) + len(loans) + len(repayments)
 
 
 def _chunks(total: int, size: int) -> Iterator[list[int]]:
@@ -744,7 +815,7 @@ def _seed_batch(job: BatchJob) -> tuple[int, int, int]:
     batch = _bulk_batch(
         indices=wanted, seed=job.seed, loans_per_account=job.loans_per_account, now=job.now
     )
-    actor = User(pk=job.actor_id)
+    actor = User.objects.get(pk=job.actor_id)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Demo data can be regenerated: don't wait for the WAL flush on each commit.
@@ -822,6 +893,10 @@ def demo_seed(
     actor = system_actor(SEED_ACTOR)
     report = SeedReport()
     now = timezone.now()
+    # The partner-interface register first: the core's loans are checked against it.
+    from .partners_demo import partner_interfaces_demo_seed
+
+    partner_interfaces_demo_seed(actor=actor, now=now)
     if not User.objects.filter(username="alice").exists():
         demo_alice_seed(actor=actor, now=now)
         report.created_logins.append("alice")

@@ -126,3 +126,36 @@ class CreditKind(models.TextChoices):
     REFUND = "refund", _("Refund")
     COMPENSATION = "compensation", _("Compensation")
     PAYOUT = "payout", _("Payout of the credit balance")
+    # A booked repayment beyond what was owed (accounts/services/ingest.py): held, flagged.
+    OVERPAYMENT = "overpayment", _("Overpayment")
+
+
+# --- The partner-interface register (accounts/partners.py, accounts/services/partners.py)
+
+
+class PartnerInterfaceStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    RETIRED = "retired", _("Retired")
+
+
+class PartnerAuditResult(models.TextChoices):
+    PASSED = "passed", _("Passed")
+    FINDINGS = "findings", _("Passed with findings")
+    FAILED = "failed", _("Did not pass")
+
+
+class PartnerChangeAction(models.TextChoices):
+    SUSPEND = "suspend", _("Suspension")
+    RESUME = "resume", _("Resumption")
+
+
+class PartnerChangeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+# What the register answers for a loan (CONTRACT.md "Lending core", the pre-check's `code`).
+INTERFACE_SUSPENDED = "interface_suspended"
+INTERFACE_NOT_PERMITTED = "interface_not_permitted"

@@ -97,6 +97,14 @@ class Customer(models.Model):
         _("preferred language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The lending core's reference and version of the customer (accounts/services/ingest.py).
+    core_reference = models.CharField(
+        _("lending core reference"), max_length=64, null=True, blank=True, unique=True
+    )
+    core_updated_at = models.DateTimeField(_("updated in the lending core"), null=True, blank=True)
+    core_hash = models.CharField(
+        max_length=64, blank=True, editable=False, default="", db_default=""
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -204,6 +212,22 @@ class LoanRecord(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     collection_paused = models.BooleanField(_("collection paused"), default=False)
+    # Booked by the lending core (accounts/services/ingest.py): the hash of the body it sent,
+    # and what the feed flagged (recorded, never refused): the partner-interface register's
+    # refusal code, and a loan booked on an account that was not lending.
+    core_hash = models.CharField(
+        max_length=64, blank=True, editable=False, default="", db_default=""
+    )
+    register_violation = models.CharField(
+        _("partner-interface register breach"),
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    booked_while_not_lending = models.BooleanField(
+        _("booked on an account not lending"), default=False, db_default=False
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -295,6 +319,12 @@ class Repayment(models.Model):
     amount = _money(_("amount"))
     channel = models.CharField(_("channel"), max_length=16, choices=RepaymentChannel.choices)
     paid_at = models.DateTimeField(_("paid"), default=timezone.now)
+    # Booked by the lending core: the hash of its body, and the part of the repayment beyond
+    # what was owed, held in the account's credit balance (flagged and alerted).
+    core_hash = models.CharField(
+        max_length=64, blank=True, editable=False, default="", db_default=""
+    )
+    excess_amount = _money(_("paid beyond what was owed"), default=ZERO, db_default=ZERO)
     history = HistoricalRecords()
 
     class Meta:
@@ -662,3 +692,148 @@ class DelinquencyRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.as_of} ({self.accounts})"
+
+
+# --- The partner-interface register (accounts/partners.py, accounts/services/partners.py)
+
+from .enums import (  # noqa: E402 - the register's own enums, used only below
+    PartnerAuditResult,
+    PartnerChangeAction,
+    PartnerChangeStatus,
+    PartnerInterfaceStatus,
+)
+
+
+class PartnerInterface(models.Model):
+    """A partner's data interface through which loans are applied for (seed 001: 数据接口管理不善,
+    定期审计伙伴). The lending core's pre-check and the ledger feed check each loan against it
+    (accounts/partners.py); a suspension or a resumption goes through PartnerInterfaceChange (four
+    eyes). `permitted_kinds` and `permitted_channels` hold LoanKind / LoanChannel values."""
+
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    partner = models.CharField(_("partner"), max_length=120)
+    permitted_kinds = models.JSONField(_("permitted loan kinds"), default=list, blank=True)
+    permitted_channels = models.JSONField(_("permitted channels"), default=list, blank=True)
+    max_amount = _money(_("maximum amount"))
+    owner = models.ForeignKey(
+        User, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="+",
+        null=True, blank=True,
+    )  # fmt: skip
+    contract_reference = models.CharField(_("contract reference"), max_length=64, blank=True)
+    last_audit_on = models.DateField(_("last audit"), null=True, blank=True)
+    last_audit_result = models.CharField(
+        _("last audit result"), max_length=12, choices=PartnerAuditResult.choices, blank=True
+    )
+    last_audit_note = models.TextField(_("last audit note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=PartnerInterfaceStatus.choices,
+        default=PartnerInterfaceStatus.ACTIVE,
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("partner interface")
+        verbose_name_plural = _("partner interfaces")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_amount__gt=0), name="partner_interface_max_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PartnerInterfaceStatus.values),
+                name="partner_interface_status_valid",
+            ),
+        ]
+        permissions = [
+            ("manage_partner_interface", _("Can register and update partner interfaces")),
+            ("audit_partner_interface", _("Can record a partner interface audit")),
+            ("propose_partner_interface_change", _("Can propose suspending or resuming a partner interface")),
+            ("approve_partner_interface_change", _("Can approve suspending or resuming a partner interface")),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PartnerInterfaceChange(models.Model):
+    """A proposal to suspend or resume a partner interface, approved or rejected by another person
+    (four eyes, with step-up)."""
+
+    interface = models.ForeignKey(
+        PartnerInterface, verbose_name=_("partner interface"), on_delete=models.PROTECT,
+        related_name="changes",
+    )  # fmt: skip
+    action = models.CharField(_("action"), max_length=8, choices=PartnerChangeAction.choices)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=PartnerChangeStatus.choices,
+        default=PartnerChangeStatus.PENDING,
+    )  # fmt: skip
+    proposed_by = models.ForeignKey(
+        User, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), on_delete=models.PROTECT, related_name="+",
+        null=True, blank=True,
+    )  # fmt: skip
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_reason = models.TextField(_("decision reason"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("partner interface change")
+        verbose_name_plural = _("partner interface changes")
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=PartnerChangeAction.values),
+                name="partner_change_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PartnerChangeStatus.values),
+                name="partner_change_status_valid",
+            ),
+            # At most one pending proposal per interface.
+            models.UniqueConstraint(
+                fields=["interface"],
+                condition=Q(status="pending"),
+                name="partner_change_one_pending",
+            ),
+            # Four eyes, in the database too.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                name="partner_change_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.interface_id} ({self.get_status_display()})"
+
+
+# --- The ledger feed from the lending core (accounts/services/ingest.py) -----------------------
+
+
+class LedgerImport(models.Model):
+    """One file of `manage.py import_ledger` (operational log, no history): its identity and the
+    byte offset after the last line committed, so a rerun continues where it stopped."""
+
+    identity = models.CharField(_("file identity"), max_length=128, unique=True)
+    path = models.CharField(_("file"), max_length=500)
+    offset = models.BigIntegerField(_("bytes committed"), default=0)
+    lines = models.BigIntegerField(_("lines committed"), default=0)
+    accepted = models.BigIntegerField(_("items accepted"), default=0)
+    refused = models.BigIntegerField(_("lines refused"), default=0)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger import")
+        verbose_name_plural = _("ledger imports")
+        permissions = [("feed_ledger", _("Can book the lending core's ledger feed"))]
+
+    def __str__(self) -> str:
+        return self.path

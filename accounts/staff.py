@@ -193,7 +193,7 @@ def staff_deactivate(*, actor: User, reason: str, user_id: int) -> User:
 
 # What `manage.py create_service_user NAME --permission P` grants. The lending core's feed
 # (issue 15) adds its permission here when it lands.
-SERVICE_PERMISSIONS = {"risk": "accounts.raise_risk_signal"}
+SERVICE_PERMISSIONS = {"risk": "accounts.raise_risk_signal", "core": "accounts.feed_ledger"}
 
 
 @transaction.atomic

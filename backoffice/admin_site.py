@@ -53,7 +53,7 @@ from accounts.forms import credentials_bound
 from accounts.staff import staff_totp_enroll_confirm, staff_totp_enroll_start
 from core.admin_helpers import AuditorReadOnlyMixin, NoDeleteMixin
 from core.admin_history import ReadOnlyHistoryMixin
-from core.stepup import stepup_record, stepup_verify
+from core.stepup import StepUpResult, stepup_check, stepup_record, stepup_refusal
 
 from . import trail
 from .reports import views as reports
@@ -141,17 +141,15 @@ class StepUpForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        ok = stepup_verify(
+        result = stepup_check(
             user=self.user,
             token=cleaned.get("otp_token") or "",
             session_key=self.request.session.session_key or "",
             purpose="admin",
         )
-        if not ok:
-            raise forms.ValidationError(
-                _("That code is not valid. Enter the current code from your authenticator."),
-                code="invalid_token",
-            )
+        if result is not StepUpResult.OK:
+            code = "throttled" if result is StepUpResult.THROTTLED else "invalid_token"
+            raise forms.ValidationError(stepup_refusal(result, user=self.user), code=code)
         return cleaned
 
 
@@ -223,6 +221,8 @@ class StaffAdminSite(OTPAdminSite):
     site_header = gettext_lazy("Credit service desk")
     site_title = gettext_lazy("Service desk back-office")
     index_title = gettext_lazy("Back-office")
+    # "View site" leads to the customers' portal (the site root has no page of its own).
+    site_url = "/portal/"
     login_form = StaffLoginForm
     login_template = "admin/backoffice/login.html"
 

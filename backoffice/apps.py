@@ -16,9 +16,12 @@ class BackofficeConfig(AppConfig):
         # Library plumbing only: keep the role groups in step with backoffice.roles after migrate.
         # Imported here, not at the top: roles needs the auth models, loaded only by now.
         from . import checks  # noqa: F401  (registers the deploy checks)
+        from .customer_page import customer_page_register
         from .roles import roles_sync_after_migrate
 
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="backoffice.roles_sync")
+        # The stories' sections of the customer page (accounts may not import the stories).
+        customer_page_register()
 
 
 class BackofficeAdminConfig(admin_apps.AdminConfig):

@@ -23,6 +23,8 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("NOTICES_SWEEP_SECONDS", "15")),
     },
     "risk-scan": {"task": "closures.run_risk_scan", "schedule": crontab(minute=15, hour="*/6")},
+    # Policy closure campaigns whose run stalled (broker outage, lost worker) resume.
+    "campaigns-resume": {"task": "closures.campaigns_resume", "schedule": 300.0},
     # The overdue figures, nightly and incremental (accounts/delinquency.py), before the scan.
     "refresh-delinquency": {
         "task": "accounts.refresh_delinquency",

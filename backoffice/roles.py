@@ -78,6 +78,21 @@ def _extend(role: str, perms: Iterable[str]) -> None:
             ROLE_PERMISSIONS[role].append(perm)
 
 
+# The partner-interface register (accounts/services/partners.py): every staff role reads it;
+# managers and risk officers record audits and propose / approve suspensions (four eyes: never
+# their own); managers keep the register itself.
+_PARTNERS_VIEW = ["accounts.view_partnerinterface", "accounts.view_partnerinterfacechange"]
+_PARTNERS_DECIDE = [
+    "accounts.audit_partner_interface",
+    "accounts.propose_partner_interface_change",
+    "accounts.approve_partner_interface_change",
+]
+for _role in (AGENT, REVIEWER, MANAGER, RISK_OFFICER):
+    _extend(_role, _PARTNERS_VIEW)
+_extend(MANAGER, ["accounts.manage_partner_interface", *_PARTNERS_DECIDE])
+_extend(RISK_OFFICER, _PARTNERS_DECIDE)
+
+
 def roles_sync() -> None:
     """Create the role groups and give each exactly the permissions in ROLE_PERMISSIONS."""
     _merge_app_roles()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import hooks as account_hooks
+from accounts.enums import AccountStatus
 from core import roles
 from core.admin_helpers import DomainAdmin, reason_action_response
 from core.errors import ApplicationError
@@ -31,9 +33,17 @@ from core.forms import form_add_application_error
 from core.stepup import stepup_is_fresh, stepup_url
 
 from . import services
-from .enums import OPEN_APPEAL_STATUSES, AppealStatus, ClosureSource, ClosureStatus
+from .campaign_forms import CampaignForm, CampaignStepForm
+from .enums import (
+    OPEN_APPEAL_STATUSES,
+    AppealStatus,
+    CampaignStatus,
+    ClosureSource,
+    ClosureStatus,
+)
 from .forms import DecideForm, ProposeForm, ReasonOnlyForm
-from .models import Appeal, ClosureAlert, ClosureRequest
+from .models import Appeal, ClosureAlert, ClosureCampaign, ClosureRequest
+from .services import campaigns as campaign_services
 from .views import attachment_response
 
 
@@ -352,3 +362,244 @@ class ClosureAlertAdmin(DomainAdmin):
                 actor=request.user, alert_id=alert.pk, reason=reason
             ),
         )
+
+
+# --- Policy closure campaigns ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignStep:
+    """A step on one campaign: a reason form, the permission hook it needs, the service, and
+    the statuses it is offered from."""
+
+    title: Any  # a lazy translation
+    permission: str  # ClosureCampaignAdmin.has_<permission>_permission
+    service: Callable[..., ClosureCampaign]
+    offered_from: tuple[str, ...]
+    stepup: bool = False
+
+
+CAMPAIGN_STEPS = {
+    "submit": CampaignStep(
+        gettext_lazy("Submit the campaign for approval"),
+        "create",
+        services.campaign_submit,
+        (CampaignStatus.DRAFT,),
+    ),
+    "approve": CampaignStep(
+        gettext_lazy("Approve the campaign"),
+        "approve",
+        services.campaign_approve,
+        (CampaignStatus.PENDING_APPROVAL,),
+        stepup=True,
+    ),
+    "reject": CampaignStep(
+        gettext_lazy("Reject the campaign"),
+        "approve",
+        services.campaign_reject,
+        (CampaignStatus.PENDING_APPROVAL,),
+    ),
+    "stop": CampaignStep(
+        gettext_lazy("Stop the campaign"),
+        "stop",
+        services.campaign_stop,
+        (
+            CampaignStatus.DRAFT,
+            CampaignStatus.PENDING_APPROVAL,
+            CampaignStatus.APPROVED,
+            CampaignStatus.RUNNING,
+        ),
+    ),  # fmt: skip
+}
+
+
+def _yuan(amount: str | None) -> str:
+    """¥20,000.00 in both languages (locale/GLOSSARY.md); an em dash for none."""
+    return f"¥{Decimal(amount):,.2f}" if amount not in (None, "") else "—"
+
+
+def _segment_rows(campaign: ClosureCampaign) -> list[tuple[Any, Any]]:
+    """The segment's criteria as (label, value) rows, in the form's words."""
+    form = CampaignForm()
+    rows = []
+    for name in CampaignForm.SEGMENT_FIELDS:
+        if name not in campaign.segment:
+            continue
+        field = form.fields[name]
+        value = campaign.segment[name]
+        choices = dict(getattr(field, "choices", []) or [])
+        rows.append((field.label, choices.get(value, value)))
+    return rows
+
+
+@admin.register(ClosureCampaign)
+class ClosureCampaignAdmin(DomainAdmin):
+    list_display = ("id", "title", "reason", "status", "matched_count", "proposed_count",
+                    "created_by", "approved_by", "created_at")  # fmt: skip
+    list_select_related = ("created_by", "approved_by")
+    list_filter = ("status", "reason")
+    search_fields = ("=id", "^title")
+    ordering = ("-created_at",)
+    raw_id_fields = ("created_by", "approved_by", "decided_by")
+    # Who and when; the segment, the sample, the texts and the figures are shown in words and
+    # tables under them (change_form.html).
+    fields = ("title", "status", "created_by", "created_at", "submitted_at", "approved_by",
+              "approved_at", "approval_reason", "started_at", "finished_at", "decided_by",
+              "ended_at")  # fmt: skip
+    change_form_template = "admin/closures/closurecampaign/change_form.html"
+    change_list_template = "admin/closures/closurecampaign/change_list.html"
+    # Each step is a page on one campaign (CAMPAIGN_STEPS), showing what it applies to.
+    actions = None
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("create/", wrap(self.create_view), name="closures_closurecampaign_create"),
+            path(
+                "<int:campaign_id>/recount/",
+                wrap(self.recount_view),
+                name="closures_closurecampaign_recount",
+            ),
+            *[
+                path(
+                    f"<int:campaign_id>/{step}/",
+                    wrap(self.step_view),
+                    {"step": step},
+                    name=f"closures_closurecampaign_{step}",
+                )
+                for step in CAMPAIGN_STEPS
+            ],
+            *super().get_urls(),
+        ]
+
+    def has_create_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("closures.create_campaign")
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("closures.approve_campaign")
+
+    def has_stop_permission(self, request: HttpRequest) -> bool:
+        return self.has_create_permission(request) or self.has_approve_permission(request)
+
+    def _steps_for(self, request: HttpRequest, campaign: ClosureCampaign) -> list[tuple[str, Any]]:
+        return [
+            (name, step.title)
+            for name, step in CAMPAIGN_STEPS.items()
+            if campaign.status in step.offered_from
+            and getattr(self, f"has_{step.permission}_permission")(request)
+        ]
+
+    def _page_context(self, request: HttpRequest, campaign: ClosureCampaign) -> dict[str, Any]:
+        return {
+            "campaign": campaign,
+            "segment_rows": _segment_rows(campaign),
+            "sample_rows": [
+                {
+                    **row,
+                    "status_label": AccountStatus(row["status"]).label,
+                    "balance": _yuan(row["outstanding_balance"]),
+                    "past_due": _yuan(row["amount_past_due"]),
+                }
+                for row in campaign.sample
+            ],
+            "is_large": campaign.matched_count >= campaign_services.large_segment_threshold(),
+            "batch_size": campaign_services.batch_size_default(),
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campaign = get_object_or_404(
+            self.get_queryset(request).select_related("created_by", "approved_by", "decided_by"),
+            pk=object_id,
+        )
+        appeals = (
+            Appeal.objects.filter(closure__campaign=campaign)
+            .select_related("closure__account")
+            .order_by("-filed_at")[:50]
+        )
+        extra = {
+            **self._page_context(request, campaign),
+            "progress": campaign_services.campaign_progress(campaign),
+            "appeals": appeals,
+            "steps": self._steps_for(request, campaign),
+            "can_recount": campaign.status
+            in (CampaignStatus.DRAFT, CampaignStatus.PENDING_APPROVAL)
+            and self.has_stop_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def create_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_create_permission(request):
+            raise PermissionDenied
+        form = CampaignForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                campaign = services.campaign_create(
+                    actor=request.user,
+                    reason=data["reason"],
+                    title=data["title"],
+                    closure_reason=data["closure_reason"],
+                    segment=form.segment(),
+                    explanation_zh=data["explanation_zh"],
+                    explanation_en=data["explanation_en"],
+                )
+            except ApplicationError as exc:
+                form_add_application_error(form, exc)
+            else:
+                self.message_user(
+                    request,
+                    _("Campaign created: check the accounts it matches, then submit it."),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:closures_closurecampaign_change", args=[campaign.pk])
+                )
+        return _form_page(self, request, title=_("New closure campaign"), form=form)
+
+    def recount_view(self, request: HttpRequest, campaign_id: int) -> HttpResponse:
+        campaign = get_object_or_404(self.get_queryset(request), pk=campaign_id)
+        if not self.has_stop_permission(request):  # creators and approvers; not auditors
+            raise PermissionDenied
+        if request.method == "POST":
+            services.campaign_preview_refresh(actor=request.user, campaign_id=campaign.pk)
+        return HttpResponseRedirect(
+            reverse("admin:closures_closurecampaign_change", args=[campaign.pk])
+        )
+
+    def step_view(self, request: HttpRequest, campaign_id: int, step: str) -> HttpResponse:
+        action = CAMPAIGN_STEPS[step]  # the URL patterns route only these steps
+        campaign = get_object_or_404(
+            self.get_queryset(request).select_related("created_by"), pk=campaign_id
+        )
+        if not getattr(self, f"has_{action.permission}_permission")(request):
+            raise PermissionDenied
+        here = request.get_full_path()
+        # The code before the page, never after the reviewer typed their reason.
+        if action.stepup and not stepup_is_fresh(user=request.user):
+            return HttpResponseRedirect(stepup_url(here))
+        form = CampaignStepForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                action.service(
+                    actor=request.user, campaign_id=campaign.pk, reason=form.cleaned_data["reason"]
+                )
+            except ApplicationError as exc:
+                if exc.code == "stepup_required":
+                    return HttpResponseRedirect(stepup_url(here))
+                form_add_application_error(form, exc)
+            else:
+                done = _("%(step)s: done") % {"step": action.title}
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:closures_closurecampaign_change", args=[campaign.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            **self._page_context(request, campaign),
+            "title": action.title,
+            "opts": self.model._meta,
+            "original": campaign,
+            "form": form,
+            "step": step,
+        }
+        return TemplateResponse(request, "admin/closures/closurecampaign/step.html", context)

@@ -9,6 +9,11 @@ raised once (a unique key), listed in the admin and sent to managers by email:
 Rules 1 and 3 run on every proposal (`alerts_on_proposal`, called by the proposal services) and
 on every batch of the risk scan (`alerts_on_proposals`, the same rules over a set in one query);
 rule 2 runs after a risk scan and in the periodic sweep (`alerts_daily_check`).
+
+Policy closure campaigns (closures/services/campaigns.py) are known here: their closures have no
+risk signal by design (a product change) and were approved with four eyes as one campaign, so
+rule 3 does not run on them and rule 2 does not count them; instead managers get one summary
+alert per campaign when its run ends (`campaign_summary_alert`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from core.audit import save_with_history
 from notices.services import notice_enqueue_staff
 
 from .enums import AlertRule, ClosureReason, ClosureSource
-from .models import ClosureAlert, ClosureRequest
+from .models import ClosureAlert, ClosureCampaign, ClosureRequest
 
 # Proposals by these sources count towards a staff member's hourly burst (rule 1).
 STAFF_SOURCES = (ClosureSource.AGENT, ClosureSource.RISK_OFFICER)
@@ -148,7 +153,10 @@ def alerts_daily_check(*, actor: User, now: datetime | None = None) -> ClosureAl
     local = timezone.localtime(now)
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     week_ago = today - timedelta(days=7)
-    counts = ClosureRequest.objects.filter(created_at__gte=week_ago).aggregate(
+    # A campaign's closures are summed up by its own alert (campaign_summary_alert).
+    counts = ClosureRequest.objects.filter(
+        created_at__gte=week_ago, campaign__isnull=True
+    ).aggregate(
         today=Count("pk", filter=Q(created_at__gte=today)),
         week=Count("pk", filter=Q(created_at__lt=today)),
     )
@@ -163,4 +171,33 @@ def alerts_daily_check(*, actor: User, now: datetime | None = None) -> ClosureAl
         title=f"{counts['today']} closures today",
         text=f"trailing 7-day daily average: {average:.1f}",
         details={"today": counts["today"], "average": round(average, 2)},
+    )
+
+
+def campaign_summary_alert(*, campaign: ClosureCampaign, actor: User) -> ClosureAlert | None:
+    """Once per campaign, when its run ends (done or stopped): what it did, for managers."""
+    return _alert_raise(
+        rule=AlertRule.CAMPAIGN_SUMMARY,
+        key=f"campaign:{campaign.pk}",
+        actor=actor,
+        staff=campaign.created_by,
+        title=f"closure campaign #{campaign.pk} {campaign.status}: "
+        f"{campaign.proposed_count} closures",
+        text=(
+            f"{campaign.title} ({campaign.reason}); created by "
+            f"{campaign.created_by.get_username()}, approved by "
+            f"{campaign.approved_by.get_username() if campaign.approved_by else '-'}; "
+            f"{campaign.matched_count} accounts matched when approved, "
+            f"{campaign.proposed_count} closures written, {campaign.notified_count} notified. "
+            f"{settings.PORTAL_BASE_URL}/admin/closures/closurecampaign/{campaign.pk}/change/"
+        ),
+        details={
+            "campaign": campaign.pk,
+            "status": campaign.status,
+            "reason": campaign.reason,
+            "matched": campaign.matched_count,
+            "proposed": campaign.proposed_count,
+            "notified": campaign.notified_count,
+            "segment": campaign.segment,
+        },
     )

@@ -73,6 +73,7 @@ class ClosureSource(models.TextChoices):
     RISK_SCAN = "risk_scan", _("Risk scan")
     RISK_OFFICER = "risk_officer", _("Risk officer")
     AGENT = "agent", _("Support agent")
+    CAMPAIGN = "campaign", _("Policy closure campaign")
 
 
 class OtpChannel(models.TextChoices):
@@ -105,6 +106,8 @@ class AlertRule(models.TextChoices):
     STAFF_BURST = "staff_burst", _("One staff member proposed many closures in an hour")
     DAILY_SPIKE = "daily_spike", _("Closures today exceed 3x the trailing 7-day average")
     NO_RISK_SIGNAL = "no_risk_signal", _("Risk closure proposed without an open risk signal")
+    # One summary per policy closure campaign instead of a per-account no_risk_signal alert.
+    CAMPAIGN_SUMMARY = "campaign_summary", _("Policy closure campaign ran")
 
 
 class ClosureEventKind(models.TextChoices):
@@ -124,3 +127,38 @@ class ClosureEventKind(models.TextChoices):
     APPEAL_UPHELD = "appeal_upheld", _("Appeal upheld")
     APPEAL_DISMISSED = "appeal_dismissed", _("Appeal dismissed")
     REVERSED = "reversed", _("Closure reversed")
+
+
+# --- Policy closure campaigns (closures/services/campaigns.py) -----------------------------------
+
+
+class CampaignReason(models.TextChoices):
+    POLICY_HIGH_RISK = ClosureReason.POLICY_HIGH_RISK.value, ClosureReason.POLICY_HIGH_RISK.label
+    PRODUCT_CHANGE = ClosureReason.PRODUCT_CHANGE.value, ClosureReason.PRODUCT_CHANGE.label
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    APPROVED = "approved", _("Approved, about to run")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    STOPPED = "stopped", _("Stopped")
+    REJECTED = "rejected", _("Rejected")
+
+
+CAMPAIGN_TRANSITIONS: dict[str, set[str]] = {
+    CampaignStatus.DRAFT: {CampaignStatus.PENDING_APPROVAL, CampaignStatus.STOPPED},
+    CampaignStatus.PENDING_APPROVAL: {
+        CampaignStatus.APPROVED,
+        CampaignStatus.REJECTED,
+        CampaignStatus.STOPPED,
+    },
+    CampaignStatus.APPROVED: {CampaignStatus.RUNNING, CampaignStatus.STOPPED},
+    CampaignStatus.RUNNING: {CampaignStatus.DONE, CampaignStatus.STOPPED},
+    CampaignStatus.DONE: set(),
+    CampaignStatus.STOPPED: set(),
+    CampaignStatus.REJECTED: set(),
+}
+# A campaign in these statuses still writes (or is about to write) closures.
+CAMPAIGN_WRITING_STATUSES = [CampaignStatus.APPROVED, CampaignStatus.RUNNING]

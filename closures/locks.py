@@ -21,7 +21,7 @@ from accounts.models import CreditAccount, User
 from core.errors import ApplicationError
 
 from .enums import ClosureStatus
-from .models import Appeal, ClosureAlert, ClosureRequest, CustomerOtpDevice
+from .models import Appeal, ClosureAlert, ClosureCampaign, ClosureRequest, CustomerOtpDevice
 
 
 def closure_for_update(*, closure_id: int) -> ClosureRequest:
@@ -97,4 +97,14 @@ def alert_for_update(*, alert_id: int) -> ClosureAlert:
     try:
         return ClosureAlert.objects.select_for_update(no_key=True).get(pk=alert_id)
     except (ClosureAlert.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def campaign_for_update(*, campaign_id: int) -> ClosureCampaign:
+    """A policy closure campaign, locked; 404 when there is none. A campaign batch locks it
+    first and then only inserts closures (it locks no account: the partial unique index on open
+    closures settles a race with any other proposal)."""
+    try:
+        return ClosureCampaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+    except (ClosureCampaign.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc

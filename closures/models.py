@@ -29,6 +29,8 @@ from .enums import (
     OPEN_CLOSURE_STATUSES,
     AlertRule,
     AppealStatus,
+    CampaignReason,
+    CampaignStatus,
     ClosureEventKind,
     ClosureReason,
     ClosureSource,
@@ -105,6 +107,16 @@ class ClosureRequest(models.Model):
         _("outstanding balance before the closure"), null=True, blank=True
     )
     pre_closed_at = models.DateTimeField(_("closed date before the closure"), null=True, blank=True)
+    # A closure written by a policy closure campaign (closures/services/campaigns.py): the
+    # campaign's approval is its reviewer's approval.
+    campaign = models.ForeignKey(
+        "ClosureCampaign",
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        related_name="closures",
+        null=True,
+        blank=True,
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -148,6 +160,12 @@ class ClosureRequest(models.Model):
             # Anomaly checks: proposals per staff member per hour, closures per day.
             models.Index(fields=["proposed_by", "created_at"], name="closure_proposer_idx"),
             models.Index(fields=["took_effect_at"], name="closure_took_effect_idx"),
+            # A campaign's page: its closures' progress by status.
+            models.Index(
+                fields=["campaign", "status"],
+                name="closure_campaign_idx",
+                condition=Q(campaign__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -431,3 +449,89 @@ class CustomerOtpDevice(CooldownMixin, SideChannelDevice):
         """Never through django-otp's generic helpers: a closure code is checked only by
         closures.services.closure_confirm, which counts wrong tries across resends."""
         return False
+
+
+class ClosureCampaign(models.Model):
+    """A policy closure campaign (PRODUCT.md "Closures", issue 15): a manager defines a segment
+    of accounts and the customer-facing explanation in both languages; a reviewer approves it
+    (four eyes, step-up); then one approved closure per account is written in batches
+    (closures/services/campaigns.py), each with its own notice period, notice and appeal right.
+
+    `segment` is the definition as validated (`campaigns.segment_clean`); `matched_count` and
+    `sample` the preview taken when it was last counted; `cursor` the last account id a batch
+    handled (the run resumes after it)."""
+
+    title = models.CharField(_("title"), max_length=200)
+    reason = models.CharField(_("reason"), max_length=20, choices=CampaignReason.choices)
+    segment = models.JSONField(_("segment"), default=dict)
+    explanation_zh = models.TextField(_("explanation for the customer (Chinese)"))
+    explanation_en = models.TextField(_("explanation for the customer (English)"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rejected or stopped by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    approval_reason = models.TextField(_("approval reason"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("rejected or stopped"), null=True, blank=True)
+    previewed_at = models.DateTimeField(_("counted"), null=True, blank=True)
+    matched_count = models.PositiveIntegerField(_("accounts matched"), default=0)
+    sample = models.JSONField(_("sample of accounts"), default=list, blank=True)
+    proposed_count = models.PositiveIntegerField(_("closures written"), default=0)
+    notified_count = models.PositiveIntegerField(_("customers notified"), default=0)
+    cursor = models.BigIntegerField(_("last account handled"), default=0)
+    batches = models.PositiveIntegerField(_("batches run"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("closure campaign")
+        verbose_name_plural = _("closure campaigns")
+        permissions = [
+            ("create_campaign", _("Can create, submit and stop a closure campaign")),
+            ("approve_campaign", _("Can approve or reject a closure campaign")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=CampaignStatus.values), name="campaign_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=CampaignReason.values), name="campaign_reason_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(explanation_zh="") & ~Q(explanation_en=""),
+                name="campaign_explained",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="campaign_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def explanation_for(self, language: str) -> str:
+        return self.explanation_en if (language or "").startswith("en") else self.explanation_zh

@@ -10,6 +10,7 @@ portal_patterns: list = [
     path("closures/<int:closure_id>/confirm/", views.closure_confirm, name="closure-confirm"),
     path("closures/<int:closure_id>/resend/", views.closure_code_resend, name="closure-resend"),
     path("closures/<int:closure_id>/withdraw/", views.closure_withdraw, name="closure-withdraw"),
+    path("appeals/", views.appeal_list, name="appeals"),
     path("appeals/new/", views.appeal_new, name="appeal-new"),
     path("appeals/<str:reference>/", views.appeal_detail, name="appeal"),
     path("appeals/<str:reference>/attachment/", views.appeal_attachment, name="appeal-attachment"),

@@ -173,6 +173,30 @@ def appeal_new(request: HttpRequest) -> HttpResponse:
     return render(request, "closures/appeal_new.html", {"closure": closure, "form": form})
 
 
+APPEALS_PER_PAGE = 20
+
+
+@customer_required
+def appeal_list(request: HttpRequest) -> HttpResponse:
+    """The customer's own appeals, newest first, 20 a page (no COUNT(*))."""
+    try:
+        page = min(max(int(request.GET.get("page", "1")), 1), 10_000)
+    except ValueError:
+        page = 1
+    start = (page - 1) * APPEALS_PER_PAGE
+    rows = list(
+        selectors.appeals_for_user(user=request.user)
+        .select_related("closure__account")
+        .order_by("-filed_at", "-pk")[start : start + APPEALS_PER_PAGE + 1]
+    )
+    context = {
+        "appeals": rows[:APPEALS_PER_PAGE],
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if len(rows) > APPEALS_PER_PAGE else None,
+    }
+    return render(request, "closures/appeal_list.html", context)
+
+
 @customer_required
 def appeal_detail(request: HttpRequest, reference: str) -> HttpResponse:
     appeal = selectors.appeal_for_user(user=request.user, reference=reference)

@@ -1,24 +1,29 @@
 """Complaint endpoints of the customer API (CONTRACT.md): list and file, one complaint, ask for
-a review. One APIView per resource, nested input serializers; each write calls one service."""
+a review, the conversation (messages, attachments). One APIView per resource, nested input
+serializers; each write calls one service."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import accounts_for_user
 from core.api import NewestFirstCursorPagination, StrictInputSerializer
-from core.api_auth import IsCustomer
+from core.api_auth import ERROR_RESPONSE_SCHEMA, IsCustomer
 from core.audit import REASON_MAX_LENGTH
 
-from . import selectors, services
+from . import selectors, selectors_conversation, services
 from .enums import Category, Channel
-from .models import Complaint
+from .models import Complaint, ConversationAttachment, ConversationMessage
+from .services import conversation
+from .views import attachment_download
 
 API_REASON = gettext_noop("Filed through the API")
 
@@ -168,3 +173,116 @@ class ComplaintReviewApi(APIView):
             complaint_id=complaint.pk, actor=request.user, grounds=data.validated_data["grounds"]
         )
         return Response(self.OutputSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+# --- The conversation (issue 13 item 9) ------------------------------------------------------------
+
+
+def _attachment_url(request: Request, complaint: Complaint, attachment: ConversationAttachment):
+    return request.build_absolute_uri(
+        f"/api/v1/complaints/{complaint.reference}/attachments/{attachment.pk}/"
+    )
+
+
+class AttachmentOutput(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.SerializerMethodField(help_text="Download (the caller's token needed).")
+
+    def get_url(self, obj: ConversationAttachment) -> str:
+        return _attachment_url(self.context["request"], self.context["complaint"], obj)
+
+
+class MessageOutput(serializers.Serializer):
+    at = serializers.DateTimeField(source="created_at")
+    author = serializers.ChoiceField(
+        source="author_kind", choices=ConversationMessage.Author.choices
+    )
+    body = serializers.CharField()
+    attachments = AttachmentOutput(many=True)
+
+
+class MessageCursorPagination(NewestFirstCursorPagination):
+    """The conversation, newest first, 25 a page (`{next, previous, results}`)."""
+
+
+class ComplaintMessagesApi(APIView):
+    permission_classes = [IsCustomer]
+    pagination_class = MessageCursorPagination
+
+    class InputSerializer(StrictInputSerializer):
+        body = serializers.CharField(max_length=conversation.BODY_MAX_LENGTH)
+
+    @extend_schema(responses=MessageOutput(many=True))
+    def get(self, request: Request, reference: str) -> Response:
+        complaint = selectors.complaint_for_user(user=request.user, reference=reference)
+        paginator = self.pagination_class()
+        rows = paginator.paginate_queryset(
+            selectors_conversation.conversation_messages(complaint=complaint), request, view=self
+        )
+        context = {"request": request, "complaint": complaint}
+        return paginator.get_paginated_response(
+            MessageOutput(rows, many=True, context=context).data
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: MessageOutput, 404: ERROR_RESPONSE_SCHEMA, 409: ERROR_RESPONSE_SCHEMA},
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        complaint = selectors.complaint_for_user(user=request.user, reference=reference)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = conversation.conversation_customer_write(
+            complaint_id=complaint.pk, actor=request.user, body=data.validated_data["body"]
+        )
+        context = {"request": request, "complaint": complaint}
+        return Response(
+            MessageOutput(message, context=context).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ComplaintAttachmentsApi(APIView):
+    permission_classes = [IsCustomer]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(StrictInputSerializer):
+        file = serializers.FileField(help_text="PDF, JPEG or PNG, at most 5 MB.")
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: AttachmentOutput,
+            404: ERROR_RESPONSE_SCHEMA,
+            409: ERROR_RESPONSE_SCHEMA,
+            413: ERROR_RESPONSE_SCHEMA,
+        },
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        complaint = selectors.complaint_for_user(user=request.user, reference=reference)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attachment = conversation.conversation_attachment_add(
+            complaint_id=complaint.pk, actor=request.user, upload=data.validated_data["file"]
+        )
+        context = {"request": request, "complaint": complaint}
+        return Response(
+            AttachmentOutput(attachment, context=context).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ComplaintAttachmentDownloadApi(APIView):
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file, as a download."
+            ),
+            404: ERROR_RESPONSE_SCHEMA,
+        }
+    )
+    def get(self, request: Request, reference: str, attachment_id: int):
+        attachment = selectors_conversation.conversation_attachment_for_user(
+            user=request.user, reference=reference, attachment_id=attachment_id
+        )
+        return attachment_download(attachment)

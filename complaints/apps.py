@@ -27,3 +27,10 @@ class ComplaintsConfig(AppConfig):
 
         hooks.case_provider("complaints", complaints_about_account)
         hooks.on_staff_departure(complaints_release_of_departed)
+        # The partner-interface register's page shows an interface's disputes and incidents.
+        from accounts import partners
+
+        from .partner_figures import dispute_figures, incidents_about_interface
+
+        partners.dispute_figures_provider(dispute_figures)
+        partners.incident_provider(incidents_about_interface)

@@ -27,7 +27,9 @@ from core.errors import ApplicationError
 from . import clock, services
 from . import forms as staff_forms
 from .enums import DECIDABLE_STATUSES, TRANSITIONS, Channel, ReviewStatus, Status
+from .forms_conversation import StaffMessageForm
 from .models import Complaint
+from .services import conversation
 
 Data = dict[str, Any]
 
@@ -44,11 +46,26 @@ class CaseAction:
     form_kwargs: Callable[[Complaint], dict[str, Any]] = field(default=lambda c: {})
     # The history reason of an action whose form asks for none (or leaves it optional).
     default_reason: str = ""
+    # Done from the case page itself (its form, or its button, is on the case page and posts
+    # to the action's URL, which redirects back to the case page).
+    inline: bool = False
+    # Needs a one-time code entered in the last 15 minutes (core.stepup): asked before the
+    # form is shown, never after the person typed.
+    stepup: bool = False
+    # The page shows the drafted decision in full (what is approved or returned).
+    shows_decision: bool = False
 
-    def form(self, complaint: Complaint, data: Any = None) -> forms.Form | None:
+    def form(
+        self, complaint: Complaint, data: Any = None, files: Any = None, **overrides: Any
+    ) -> forms.Form | None:
+        """The action's form; `overrides` replace form_kwargs (the case page passes the
+        disputed items it has already read)."""
         if self.form_class is None:
             return None
-        return self.form_class(data, **self.form_kwargs(complaint))
+        kwargs = {**self.form_kwargs(complaint), **overrides}
+        if files is not None:
+            kwargs["files"] = files
+        return self.form_class(data, **kwargs)
 
     def perform(self, complaint: Complaint, user: User, data: Data) -> Any:
         return self.run(complaint, user, data, data.get("reason") or self.default_reason)
@@ -129,6 +146,7 @@ DECIDE = CaseAction(
     offered=lambda c: c.status in DECIDABLE_STATUSES,
     run=_decide,
     default_reason=gettext_noop("Decide"),
+    inline=True,
 )
 REVIEW_DECIDE = CaseAction(
     name="review_decide",
@@ -154,6 +172,7 @@ ACTIONS: dict[str, CaseAction] = {
                 complaint_id=c.pk, assignee=user, actor=user, reason=reason
             ),
             default_reason=gettext_noop("Take this case"),
+            inline=True,
         ),
         CaseAction(
             name="assign",
@@ -175,16 +194,24 @@ ACTIONS: dict[str, CaseAction] = {
             run=lambda c, user, d, reason: services.complaint_note_add(
                 complaint_id=c.pk, actor=user, text=d["text"]
             ),
+            inline=True,
         ),
         CaseAction(
             name="message",
             title=gettext_lazy("Message the customer"),
             permission=WORK,
-            form_class=staff_forms.MessageForm,
+            # The conversation (complaints/services/conversation.py), with canned replies.
+            form_class=StaffMessageForm,
+            form_kwargs=lambda c: {"complaint": c},
             offered=_always,
-            run=lambda c, user, d, reason: services.complaint_message_send(
-                complaint_id=c.pk, actor=user, text=d["text"]
+            run=lambda c, user, d, reason: conversation.conversation_staff_reply(
+                complaint_id=c.pk,
+                actor=user,
+                body=d.get("text") or "",
+                canned_reply=d.get("canned_reply"),
+                reason=reason,
             ),
+            inline=True,
         ),
         CaseAction(
             name="extend",
@@ -250,6 +277,8 @@ ACTIONS: dict[str, CaseAction] = {
             run=lambda c, user, d, reason: services.complaint_decision_approve(
                 complaint_id=c.pk, actor=user, reason=reason
             ),
+            stepup=True,
+            shows_decision=True,
         ),
         CaseAction(
             name="return",
@@ -260,6 +289,7 @@ ACTIONS: dict[str, CaseAction] = {
             run=lambda c, user, d, reason: services.complaint_decision_return(
                 complaint_id=c.pk, actor=user, reason=reason
             ),
+            shows_decision=True,
         ),
         CaseAction(
             name="close",

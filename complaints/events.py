@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import LoanRecord, User
 from core.audit import save_with_history
@@ -326,3 +328,104 @@ def regulator_replied_event(*, complaint: Complaint, actor: User, reason: str) -
         text=reason,
         at=complaint.regulator_reply_delivered_at,
     )
+
+
+# --- How the staff timeline reads each event -------------------------------------------------------
+
+
+def _when(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _who(user: User | None) -> str:
+    return user.get_username() if user is not None else "—"
+
+
+def event_display(event: CaseEvent) -> str:
+    """One sentence for the staff timeline, in the reader's language, from the event's type and
+    typed fields ("Complaint received (portal)", "Loan record L-1 disputed", "Clock paused:
+    mediation"): never a raw code, never "posted → disputed". Needs `actor`, `assignee`,
+    `previous_assignee` and `loan` selected (complaints.selectors.complaint_timeline does)."""
+    t = event.type
+    loan = event.loan.reference if event.loan_id is not None else ""
+    outcome = event.get_outcome_display() if event.outcome else ""
+    if t == EventType.RECEIVED:
+        return _("Complaint received (%(channel)s)") % {
+            "channel": event.complaint.get_channel_display()
+        }
+    if t == EventType.ASSIGNED:
+        if event.previous_assignee_id and event.assignee_id:
+            text = _("Reassigned from %(before)s to %(after)s") % {
+                "before": _who(event.previous_assignee),
+                "after": _who(event.assignee),
+            }
+        elif event.assignee_id and event.assignee_id == event.actor_id:
+            text = _("%(user)s took the case") % {"user": _who(event.assignee)}
+        else:
+            text = _("Assigned to %(user)s") % {"user": _who(event.assignee)}
+        if event.to_status == Status.INVESTIGATING:
+            text = _("%(text)s; investigation started") % {"text": text}
+        return text
+    if t == EventType.LOAN_DISPUTED:
+        return _("Loan record %(loan)s disputed") % {"loan": loan}
+    if t == EventType.LOAN_REVERSED:
+        return _("Loan record %(loan)s reversed") % {"loan": loan}
+    if t == EventType.EXTENDED:
+        return _("Deadline extended from %(before)s to %(after)s") % {
+            "before": _when(event.previous_due_at),
+            "after": _when(event.due_at),
+        }
+    if t == EventType.PAUSED:
+        return _("Clock paused: %(why)s") % {"why": event.get_pause_reason_display()}
+    if t == EventType.RESUMED:
+        return _("Clock resumed; decision now due %(due)s") % {"due": _when(event.due_at)}
+    if t in (EventType.REMINDER, EventType.ESCALATED):
+        return _("%(what)s (decision due %(due)s)") % {
+            "what": event.get_type_display(),
+            "due": _when(event.due_at),
+        }
+    if t == EventType.DRAFTED and outcome:
+        return _("Decision drafted: %(outcome)s") % {"outcome": outcome}
+    if t == EventType.RETURNED:
+        return _("Decision returned for more work")
+    if t == EventType.DECIDED and outcome:
+        return _("Decision made: %(outcome)s") % {"outcome": outcome}
+    if t == EventType.REVIEW_DECIDED and outcome:
+        return _("Review decided: outcome now %(outcome)s") % {"outcome": outcome}
+    return str(event.get_type_display())
+
+
+def event_status_display(event: CaseEvent) -> str:
+    """The case's status after the event when the event changed it ("Status: Investigating"),
+    else ""; a received complaint says so in its sentence already."""
+    if not event.to_status or event.to_status == event.from_status:
+        return ""
+    if event.type == EventType.RECEIVED:
+        return ""
+    return _("Status: %(status)s") % {"status": event.get_to_status_display()}
+
+
+# Human names of the notices the complaints app sends (notice_events.EVENTS), for the case
+# page's list of notices; an event missing here shows as "Notice".
+NOTICE_LABELS = {
+    "complaint.acknowledged": gettext_lazy("Receipt acknowledged to the customer"),
+    "complaint.extended": gettext_lazy("Customer told of the extended deadline"),
+    "complaint.paused": gettext_lazy("Customer told the clock is paused"),
+    "complaint.resumed": gettext_lazy("Customer told the clock runs again"),
+    "complaint.decided": gettext_lazy("Decision sent to the customer"),
+    "complaint.message": gettext_lazy("Message to the customer"),
+    "complaint.review_received": gettext_lazy("Review request acknowledged to the customer"),
+    "complaint.review_decided": gettext_lazy("Review decision sent to the customer"),
+    "staff.complaint_reminder": gettext_lazy("Deadline reminder to the assignee"),
+    "staff.review_reminder": gettext_lazy("Review deadline reminder"),
+    "staff.complaint_escalation": gettext_lazy("Escalation to the managers"),
+    "staff.decision_approval": gettext_lazy("Decision waiting for approval, to the reviewers"),
+    "staff.decision_returned": gettext_lazy("Decision returned, to the drafter"),
+    "staff.incident_alert": gettext_lazy("Incident alert to the managers"),
+    "staff.objection_overdue": gettext_lazy("Overdue bureau objection, to the managers"),
+    "staff.complaint_customer_replied": gettext_lazy("Customer replied, to the assignee"),
+}
+
+
+def notice_label(event: str) -> str:
+    return str(NOTICE_LABELS.get(event, gettext_lazy("Notice")))

@@ -12,9 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Min
+from django.utils.translation import gettext_lazy
 
 from accounts.enums import WEAK_AUTH_METHODS, AuthOutcome, LoanChannel
 from accounts.models import AuthorizationEvent, LoanRecord
+
+REGISTER_VIOLATION_LABELS = {
+    "interface_suspended": gettext_lazy(
+        "Booked through a suspended partner interface (the register refused it)"
+    ),
+    "interface_not_permitted": gettext_lazy(
+        "Booked through a partner interface the register does not permit for it"
+    ),
+}
 
 
 @dataclass
@@ -28,8 +38,26 @@ class LoanEvidence:
     weak_method: bool = False
 
     @property
+    def register_violation(self) -> str:
+        """What the lending core's feed flagged: the loan was booked against the
+        partner-interface register (its refusal code), or "" (accounts/services/ingest.py)."""
+        return self.loan.register_violation
+
+    @property
+    def register_violation_label(self) -> str:
+        return str(REGISTER_VIOLATION_LABELS.get(self.loan.register_violation, ""))
+
+    @property
+    def booked_while_not_lending(self) -> bool:
+        return self.loan.booked_while_not_lending
+
+    @property
     def indicators(self) -> list[str]:
         names = []
+        if self.register_violation:
+            names.append("register_violation")
+        if self.booked_while_not_lending:
+            names.append("booked_while_not_lending")
         if self.no_authorization:
             names.append("no_authorization")
         if self.partner_interface:
@@ -60,6 +88,8 @@ def evidence_for_loans(*, loans: Sequence[LoanRecord]) -> list[LoanEvidence]:
     successes = AuthorizationEvent.objects.filter(
         account_id__in=account_ids, outcome=AuthOutcome.SUCCESS
     ).exclude(loan_id__in=loan_ids)
+    if not any(e.device_id or e.ip_address for events in trails.values() for e in events):
+        successes = successes.none()  # nothing to compare: no query (the case page's budget)
     for row in successes.values("account_id", "device_id", "ip_address").annotate(
         first=Min("occurred_at")
     ):

@@ -107,7 +107,10 @@ class DecisionForm(forms.Form):
         label=_("What was verified, basis and reasons (sent to the customer)"),
         widget=forms.Textarea(attrs={"rows": 6}),
     )
-    root_cause = forms.ChoiceField(label=_("Root cause"), choices=RootCause.choices)
+    # No root cause is pre-selected: the agent picks one (an empty first choice, required).
+    root_cause = forms.ChoiceField(
+        label=_("Root cause"), choices=[("", _("— choose —")), *RootCause.choices]
+    )
     outcome = forms.ChoiceField(
         label=_("Outcome (complaints without loan records)"),
         choices=[
@@ -124,16 +127,36 @@ class DecisionForm(forms.Form):
     compensation_reason = reason_field(required=False, label=_("Compensation reason"), rows=2)
     reason = reason_field(required=False, label=_("Internal reason"), rows=2)
 
+    # The fields the case page lays out itself, beside each record (`item_rows`) or at the end.
+    GENERAL_FIELDS = ("decision_text", "root_cause", "outcome")
+    CLOSING_FIELDS = ("compensation_amount", "compensation_reason", "reason")
+
     def __init__(self, *args, items, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.items = list(items)
         for item in self.items:
             self.fields[f"item_{item.pk}_outcome"] = forms.ChoiceField(
-                label=f"{item.loan.reference} ¥{item.loan.amount}",
+                label=f"{item.loan.reference} ¥{item.loan.amount:,.2f}",
                 choices=ItemOutcome.choices,
                 widget=forms.RadioSelect,
             )
             self.fields[f"item_{item.pk}_reasons"] = reason_field(label=_("Reasons"), rows=2)
+        if self.items:
+            # With records, the outcome follows from theirs: the field would only confuse.
+            del self.fields["outcome"]
+
+    def item_rows(self) -> list[tuple[object, forms.BoundField, forms.BoundField]]:
+        """(disputed item, its outcome field, its reasons field), in the records' order."""
+        return [
+            (item, self[f"item_{item.pk}_outcome"], self[f"item_{item.pk}_reasons"])
+            for item in self.items
+        ]
+
+    def general_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.GENERAL_FIELDS if name in self.fields]
+
+    def closing_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.CLOSING_FIELDS]
 
 
 class ReviewDecisionForm(forms.Form):

@@ -9,17 +9,20 @@ through accounts.services.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.enums import LoanStatus
+from accounts.enums import Language, LoanStatus
 from core.append_only import append_only_trigger
 
 from . import clock
@@ -131,6 +134,20 @@ class Complaint(models.Model):
     regulator_reply_delivered_at = models.DateTimeField(_("reply delivered"), null=True, blank=True)
     regulator_reply_proof = models.CharField(
         _("delivery proof (receipt number)"), max_length=120, blank=True
+    )
+    # A repeat complaint (PRODUCT.md): same customer, account and category as earlier ones
+    # received within 90 days. Written once, at intake (complaints/repeats.py); the queue reads
+    # the stored count, the case page lists the earlier ones.
+    repeat_of = models.ForeignKey(
+        "self",
+        verbose_name=_("repeat of"),
+        on_delete=models.PROTECT,
+        related_name="repeats",
+        null=True,
+        blank=True,
+    )
+    repeat_count = models.PositiveSmallIntegerField(
+        _("earlier complaints within 90 days"), default=0
     )
     history = HistoricalRecords()
 
@@ -445,3 +462,126 @@ class IncidentAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_dimension_display()}: {self.value}"
+
+
+# --- The conversation with the customer (issue 13 item 9) and canned replies (item 6) ----------
+
+
+@deconstructible
+class PrivateStorage(FileSystemStorage):
+    """Uploads under settings.MEDIA_ROOT with no URL: served only by the access-checked views
+    (complaints/views.py, api.py, admin.py), as downloads."""
+
+    def __init__(self) -> None:
+        super().__init__(base_url=None)
+
+    def url(self, name):  # pragma: no cover - never exposed
+        raise NotImplementedError("private files are served by access-checked views only")
+
+
+private_storage = PrivateStorage()
+
+ATTACHMENT_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def conversation_attachment_path(instance: ConversationAttachment, filename: str) -> str:
+    # A random name: the customer's file name is neither trusted nor kept on disk.
+    ext = ATTACHMENT_EXTENSIONS.get(instance.content_type, "bin")
+    return f"complaints/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{ext}"
+
+
+class ConversationMessage(models.Model):
+    """One message of the conversation on a case, from the customer or from staff. Written only
+    by complaints.services.conversation; append-only in the database."""
+
+    class Author(models.TextChoices):
+        CUSTOMER = "customer", _("customer")
+        STAFF = "staff", _("staff")
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="messages"
+    )
+    author_kind = models.CharField(_("from"), max_length=8, choices=Author.choices)
+    author = models.ForeignKey(
+        USER, verbose_name=_("written by"), on_delete=models.PROTECT, related_name="+"
+    )
+    body = models.TextField(_("message"), blank=True)
+    canned_reply = models.ForeignKey(
+        "CannedReply",
+        verbose_name=_("canned reply used"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("conversation message")
+        verbose_name_plural = _("conversation messages")
+        indexes = [
+            models.Index(
+                fields=["complaint", "-created_at", "-id"], name="conversation_complaint_idx"
+            ),
+        ]
+        triggers = [append_only_trigger()]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} / {self.get_author_kind_display()} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ConversationAttachment(models.Model):
+    """A file the customer added to the conversation (PDF, JPEG or PNG, at most 5 MB, checked
+    by its bytes); append-only."""
+
+    message = models.ForeignKey(
+        ConversationMessage,
+        verbose_name=_("message"),
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    file = models.FileField(
+        _("file"), storage=private_storage, upload_to=conversation_attachment_path
+    )
+    content_type = models.CharField(_("file type"), max_length=40)
+    name = models.CharField(_("original file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("conversation attachment")
+        verbose_name_plural = _("conversation attachments")
+        triggers = [append_only_trigger()]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.name.rsplit('.', 1)[0] or 'attachment'}.{ATTACHMENT_EXTENSIONS.get(self.content_type, 'bin')}"
+
+
+class CannedReply(models.Model):
+    """A text module agents pick when messaging a customer, in one language, with placeholders
+    {customer_name}, {reference} and {deadline} filled in when it is picked or sent. Managed by
+    managers in the admin; retired, never deleted."""
+
+    title = models.CharField(_("title"), max_length=120)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    body = models.TextField(_("text"))
+    active = models.BooleanField(_("in use"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ("language", "title", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["language", "title"], name="canned_reply_unique_title"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -19,4 +19,5 @@ EVENTS = {
     "staff.decision_returned": {"channels": ("email",)},
     "staff.incident_alert": {"channels": ("email",)},
     "staff.objection_overdue": {"channels": ("email",)},
+    "staff.complaint_customer_replied": {"channels": ("email",)},
 }

@@ -8,6 +8,9 @@ _VIEW = [
     "complaints.view_compensation",
     "complaints.view_verificationrequest",
     "complaints.view_incidentalert",
+    "complaints.view_conversationmessage",
+    "complaints.view_conversationattachment",
+    "complaints.view_cannedreply",
 ]
 
 ROLE_PERMISSIONS = {
@@ -19,6 +22,8 @@ ROLE_PERMISSIONS = {
         "complaints.approve_decision",
         "complaints.approve_extension",
         "complaints.decide_review",
+        "complaints.add_cannedreply",
+        "complaints.change_cannedreply",
     ],
     "auditor": [*_VIEW],
 }

@@ -131,6 +131,16 @@ def complaint_timeline(*, complaint: Complaint) -> QuerySet[CaseEvent]:
     )
 
 
+def complaint_notices(*, complaint: Complaint, limit: int = 100) -> list[Notice]:
+    """The notices sent about the case (to the customer and to staff), oldest first: the case
+    page's list (notice_object_idx). The content type comes from Django's cache."""
+    content_type = ContentType.objects.get_for_model(Complaint)
+    rows = Notice.objects.filter(content_type=content_type, object_id=str(complaint.pk)).defer(
+        "body", "sealed_body", "last_error"
+    )
+    return sorted(rows.order_by("-created_at", "-pk")[:limit], key=lambda n: (n.created_at, n.pk))
+
+
 def complaints_about_account(*, account_id: int, limit: int = 20) -> list[Complaint]:
     """The account's complaints, newest first (listed on other apps' pages via accounts.hooks)."""
     return list(Complaint.objects.filter(account_id=account_id).order_by("-pk")[:limit])

@@ -218,3 +218,38 @@ def portal_form(form: str) -> Callable[[Callable[..., HttpResponse]], Callable[.
         return rate_limited(form)(one_time_submission(view))
 
     return decorator
+
+
+# --- Error pages that keep what was typed (issue 13 item 13) ----------------------------------
+
+
+def typed_back_context(request: HttpRequest, *, read_body: bool = True) -> dict[str, Any]:
+    """What an error page of the portal needs to keep what the customer typed: the posted
+    fields (passwords and codes left out) for a "try again" form carrying them, the longer
+    texts shown back to copy, whether files were attached, and the page to go back to.
+
+    `read_body=False` where the body must not be read (a request refused for its size)."""
+    from .ratelimit import SECRET_FIELDS, _back_url, _typed_text
+
+    fields: list[tuple[str, str]] = []
+    had_files = False
+    if read_body and request.method == "POST":
+        try:
+            posted = request.POST
+            had_files = bool(request.FILES)
+        except Exception:  # noqa: BLE001 - a body that cannot be parsed is nothing to show back
+            posted = None
+        if posted is not None:
+            fields = [
+                (name, value)
+                for name, values in posted.lists()
+                if name not in SECRET_FIELDS
+                for value in values
+            ]
+    return {
+        "resubmit_url": request.get_full_path() if request.method == "POST" else "",
+        "resubmit_fields": fields,
+        "shown_back": [value for _name, value in fields if _typed_text(value)],
+        "had_files": had_files,
+        "back_url": _back_url(request),
+    }

@@ -15,6 +15,7 @@ the user within the window counts.
 
 from __future__ import annotations
 
+from enum import Enum
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -41,18 +42,67 @@ def stepup_record(*, user, session_key: str, purpose: str) -> StepUpVerification
     return verification
 
 
-def stepup_verify(*, user, token: str, session_key: str = "", purpose: str = "") -> bool:
+class StepUpResult(str, Enum):
+    """What became of a one-time code: accepted, wrong, or refused unchecked because
+    django-otp's throttle holds the device after repeated failures (wait, then retry)."""
+
+    OK = "ok"
+    INVALID = "invalid"
+    THROTTLED = "throttled"
+
+
+def stepup_check(*, user, token: str, session_key: str = "", purpose: str = "") -> StepUpResult:
     """Check `token` against the user's confirmed OTP devices; record it for `session_key`
-    when it matches."""
-    token = (token or "").strip()
+    when it matches. A device under django-otp's throttle is not asked at all (it would say
+    no to the right code too): THROTTLED when no other device accepted the code."""
+    token = (token or "").strip().replace(" ", "")
     if not token:
-        return False
+        return StepUpResult.INVALID
+    throttled = False
     for device in devices_for_user(user, confirmed=True):
+        verify_is_allowed = getattr(device, "verify_is_allowed", None)
+        if verify_is_allowed is not None and not verify_is_allowed()[0]:
+            throttled = True
+            continue
         if device.verify_token(token):
             stepup_record(user=user, session_key=session_key, purpose=purpose)
-            return True
+            return StepUpResult.OK
     activity_record(actor=user, action="auth.stepup_failed", obj=user, reason=purpose)
-    return False
+    return StepUpResult.THROTTLED if throttled else StepUpResult.INVALID
+
+
+def stepup_verify(*, user, token: str, session_key: str = "", purpose: str = "") -> bool:
+    """`stepup_check` answered yes or no."""
+    return (
+        stepup_check(user=user, token=token, session_key=session_key, purpose=purpose)
+        is StepUpResult.OK
+    )
+
+
+def stepup_wait_seconds(*, user) -> int:
+    """How long django-otp's throttle still refuses the user's devices (0: not throttled)."""
+    now = timezone.now()
+    waits = [0]
+    for device in devices_for_user(user, confirmed=True):
+        verify_is_allowed = getattr(device, "verify_is_allowed", None)
+        if verify_is_allowed is None:
+            continue
+        allowed, info = verify_is_allowed()
+        locked_until = (info or {}).get("locked_until")
+        if not allowed and locked_until is not None:
+            waits.append(max(1, int((locked_until - now).total_seconds()) + 1))
+    return max(waits)
+
+
+def stepup_refusal(result: StepUpResult, *, user) -> str:
+    """What to tell a person whose code was not accepted: a throttled device asks them to wait
+    (the code may well have been right), a wrong code to enter the current one."""
+    if result is StepUpResult.THROTTLED:
+        return _(
+            "Too many wrong codes in a row: wait a moment (about %(seconds)d seconds), then "
+            "enter the current code."
+        ) % {"seconds": stepup_wait_seconds(user=user)}
+    return _("That code is not valid. Enter the current code from your authenticator.")
 
 
 def stepup_is_fresh(*, user, session_key: str | None | object = _CURRENT) -> bool:

@@ -6,7 +6,7 @@
   the tables it was drawn from, `from`/`to` (`params.py`; default the last 12 weeks), its
   filters, `format=csv` (`export.py`; UTF-8 with BOM; `table=<key>` for another table than the
   first). One module per report: `sla`, `volumes`, `closures`, `appeals`, `disputes`,
-  `root-causes`, `notices`, `objections`, and the monthly `regulatory-return`.
+  `root-causes`, `notices`, `objections`, `partner-audits`, and the monthly `regulatory-return`.
 - Complaint figures come from `complaint_figures.py`: the daily rollup (backoffice.models,
   filled by the sweep) for closed days, a live query for the rest.
 
@@ -23,6 +23,7 @@ from .closures import CLOSURES
 from .disputes import DISPUTES
 from .notices import NOTICES
 from .objections import OBJECTIONS
+from .partner_audits import PARTNER_AUDITS
 from .regulatory import REGULATORY
 from .root_causes import ROOT_CAUSES
 from .sla import SLA
@@ -39,6 +40,7 @@ REPORTS: dict[str, Report] = {
         ROOT_CAUSES,
         NOTICES,
         OBJECTIONS,
+        PARTNER_AUDITS,
         REGULATORY,
     )
 }

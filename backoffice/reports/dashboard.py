@@ -1,8 +1,8 @@
 """The managers' dashboard (`/admin/reports/`): today's headline figures, each linking to the
-filtered queue or the report behind it, and small charts of the last 12 weeks. 10 queries,
+filtered queue or the report behind it, and small charts of the last 12 weeks. 11 queries,
 whatever the rows: the open complaints (one aggregate with FILTERs over the open-queue partial
 index), the 12 weeks of complaint figures (rollup + live: 6), appeals, objections, failed
-notices."""
+notices, partner interfaces whose audit is overdue."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ from . import charts
 from .base import Chart, Column, Table, period_column, period_label, rate, series
 from .complaint_figures import ComplaintFigures, day_start
 from .params import default_range, week_start
+from .partner_audits import audits_overdue_count
 from .volumes import open_case_metrics
 
-QUERIES = 10
+QUERIES = 11
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def _other_headlines(now: datetime) -> list[Headline]:
         kind=CorrectionKind.OBJECTION, status__in=[CorrectionStatus.OPEN, CorrectionStatus.SENT]
     ).aggregate(unsettled=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
     failed = Notice.objects.filter(status=NoticeStatus.FAILED).count()
+    audits_overdue = audits_overdue_count(local_date(now))
     reversal = rate(appeals["upheld"], appeals["decided"])
     return [
         Headline(
@@ -176,6 +178,13 @@ def _other_headlines(now: datetime) -> list[Headline]:
             _("Failed notices"),
             failed,
             _url("admin:notices_notice_changelist", "status__exact=failed"),
+        ),
+        Headline(
+            "partner_audits_overdue",
+            _("Partner-interface audits overdue"),
+            audits_overdue,
+            _report("partner-audits"),
+            _("none in 12 months"),
         ),
     ]
 

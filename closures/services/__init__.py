@@ -16,11 +16,21 @@ Split by sub-domain; this package re-exports the public names, so both
 - `appeals`: filing (with an attachment check), taking up, deciding; an upheld appeal reverses
   the closure exactly.
 - `alerts`: acknowledging an abnormal-closure alert.
+- `campaigns`: policy closure campaigns (a segment, four eyes, one closure per account written
+  in resumable batches).
 - `common`: the transition and permission checks, the customer notice, opening and ending.
 """
 
 from .alerts import closure_alert_acknowledge
 from .appeals import appeal_decide, appeal_file, appeal_take_up, attachment_check
+from .campaigns import (
+    campaign_approve,
+    campaign_create,
+    campaign_preview_refresh,
+    campaign_reject,
+    campaign_stop,
+    campaign_submit,
+)
 from .customer_request import (
     closure_code_notice_expired,
     closure_code_resend,
@@ -44,6 +54,12 @@ __all__ = [
     "appeal_file",
     "appeal_take_up",
     "attachment_check",
+    "campaign_approve",
+    "campaign_create",
+    "campaign_preview_refresh",
+    "campaign_reject",
+    "campaign_stop",
+    "campaign_submit",
     "closure_alert_acknowledge",
     "closure_approve",
     "closure_code_notice_expired",

@@ -28,6 +28,7 @@ from core.errors import ApplicationError
 from .. import clock, events
 from ..enums import AlertDimension, Category, Channel, RegulatorSource
 from ..models import Complaint, DisputedItem, IncidentAlert
+from ..repeats import complaint_repeat_mark
 from .common import (
     notify_customer,
     notify_staff,
@@ -193,7 +194,8 @@ def complaint_submit(
     customer signed out everywhere. The acknowledgement notice carries the reference.
 
     A regulator referral (channel `regulator`, staff only) carries its `referral`; its
-    deadline, when earlier than ours, is the case's.
+    deadline, when earlier than ours, is the case's. A repeat (same customer, account and
+    category within 90 days) is linked to the earlier complaints (complaints/repeats.py).
     """
     loan_ids = sorted({int(i) for i in loan_record_ids})
     _intake_check(
@@ -228,6 +230,9 @@ def complaint_submit(
         complaint.referral_number = referral.number.strip()
         complaint.regulator_due_at = referral.due_at
         recompute_due(complaint)
+    # Linked to the earlier ones (same customer, account, category, 90 days), under the
+    # account's lock taken above; recorded in the complaint's first history row.
+    complaint_repeat_mark(complaint)
     save_with_history(complaint, actor=actor, reason=reason)
     events.complaint_received_event(complaint=complaint, actor=actor, at=now)
     for loan in loans:

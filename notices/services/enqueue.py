@@ -277,18 +277,22 @@ def notice_enqueue_many(
     channels: Sequence[str] | None = None,
     key: str = "",
     expires_at: datetime | None = None,
+    objects: Sequence[models.Model] | None = None,
 ) -> list[Notice]:
     """`notice_enqueue` for many recipients at once: `recipients` is a sequence of
     (user, context). One INSERT for all the rows, their history and trail rows set-based, one
     publish on commit (in batches). At most once per (event, object, recipient, channel, key),
-    as `notice_enqueue`. Not for one-time codes (those go one at a time)."""
+    as `notice_enqueue`. Not for one-time codes (those go one at a time). `objects`: one object
+    per recipient, each notice being about its own (a campaign's closures), instead of `obj`."""
     users = [user for user, _context in recipients]
     with contextlib.suppress(AttributeError, ValueError):  # read every customer in one query
         models.prefetch_related_objects(users, "customer")
     now = timezone.now()
     ct_ref = object_ref(obj)
     rows: list[Notice] = []
-    for user, context in recipients:
+    for index, (user, context) in enumerate(recipients):
+        if objects is not None:
+            ct_ref = object_ref(objects[index])
         rows += _customer_rows(
             event=event,
             recipient=user,

@@ -283,11 +283,13 @@ def _notices_claim_batch(
 def _notices_record_sent(attempts: Sequence[_Attempt], *, actor: User) -> int:
     """Record the successful attempts set-based; returns how many were recorded."""
     provider_ids = {a.notice_id: a.provider_id for a in attempts}
-    rows = list(
+    locked = (
         Notice.objects.select_for_update()
         .filter(pk__in=list(provider_ids), status__in=[NoticeStatus.SENDING, NoticeStatus.UNKNOWN])
         .order_by("pk")
     )
+    # PostgreSQL writes the rows and their history in SQL: only the ids are read.
+    rows = list(locked.only("pk") if connection.vendor == "postgresql" else locked)
     now = timezone.now()
     for notice in rows:
         notice.status = NoticeStatus.SENT

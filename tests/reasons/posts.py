@@ -65,6 +65,22 @@ def changelist_action(path: str, action: str, key: str, role: str):
     return send
 
 
+def bulk_action(action: str, role: str = "agent", **extra: Any):
+    """POST a queue bulk action (take, assign to) confirmed on its intermediate page."""
+
+    def send(desk: Desk, state: dict, text: str) -> HttpResponse:
+        data = {
+            "action": action,
+            "_selected_action": [state["complaint"].pk],
+            "bulk_confirmed": "1",
+            "reason": text,
+            **{k: v(desk) if callable(v) else v for k, v in extra.items()},
+        }
+        return desk.client(role).post("/admin/complaints/complaint/", data)
+
+    return send
+
+
 def closure_step(step: str, role: str) -> Callable[[Desk, dict, str], HttpResponse]:
     def send(desk: Desk, state: dict, text: str) -> HttpResponse:
         client = desk.stepped_up(role)

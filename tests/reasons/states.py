@@ -84,6 +84,21 @@ def received(desk: Desk, *, amount: str = "199.00") -> dict:
     return {"complaint": dispute(account=account, loans=loans), "account": account}
 
 
+def partner_interface(desk: Desk) -> dict:
+    from accounts.services import partners
+
+    interface = partners.partner_interface_register(
+        actor=desk.user("manager"),
+        reason="onboarded",
+        code="PI-REASONS-1",
+        partner="Partner",
+        permitted_kinds=["purchase"],
+        permitted_channels=["partner_api"],
+        max_amount="5000.00",
+    )
+    return {"interface": interface}
+
+
 def taken(desk: Desk, **kw: Any) -> dict:
     state = received(desk, **kw)
     agent = desk.user("agent")

@@ -19,6 +19,7 @@ from django.forms import BaseForm
 from django.http import HttpResponse
 
 from accounts.enums import AccountStatus
+from accounts.models import PartnerInterfaceChange
 from closures.enums import AppealStatus, ClosureStatus
 from closures.models import Appeal, ClosureAlert, ClosureRequest
 from complaints.enums import Status
@@ -54,6 +55,34 @@ CASES = [
         states.received,
         posts.case_action("assign", assignee=lambda desk: desk.user("reviewer").pk),
         lambda s: states.complaint_of(s).assignee is not None,
+    ),
+    # complaints: the queue's bulk actions (issue 13 item 5)
+    ReasonCase(
+        "complaint-bulk-take",
+        "reason",
+        states.received,
+        posts.bulk_action("bulk_take"),
+        lambda s: states.complaint_of(s).assignee is not None,
+    ),
+    ReasonCase(
+        "complaint-bulk-assign",
+        "reason",
+        states.received,
+        posts.bulk_action("bulk_assign", assignee=lambda desk: desk.user("reviewer").pk),
+        lambda s: states.complaint_of(s).assignee is not None,
+    ),
+    # accounts: the partner-interface register (issue 15 item 2)
+    ReasonCase(
+        "partner-interface-propose-suspension",
+        "reason",
+        states.partner_interface,
+        posts.changelist_action(
+            "/admin/accounts/partnerinterface/",
+            "propose_suspension_selected",
+            "interface",
+            "manager",
+        ),
+        lambda s: PartnerInterfaceChange.objects.filter(interface=s["interface"]).exists(),
     ),
     ReasonCase(
         "complaint-extend",
@@ -379,6 +408,9 @@ def test_the_cases_cover_every_reason_action_of_the_admin() -> None:
         "reject_selected",
         "acknowledge",
         "pay_out_credit_balance",
+        "bulk_take",
+        "bulk_assign",
+        "propose_suspension_selected",
     }
     with_reason = set()
     for model, model_admin in admin.site._registry.items():

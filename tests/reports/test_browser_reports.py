@@ -63,7 +63,7 @@ def test_manager_dashboard_report_range_and_csv(page, make_staff, system_user):
     )
     _sign_in(page, make_staff)
 
-    assert page.locator(".headline").count() == 8
+    assert page.locator(".headline").count() == 9
     assert page.locator("svg.pygal-chart").count() == 2
     assert page.inner_text("#headline-open .headline-value") == "2"
     page.screenshot(path=str(SHOTS / "dashboard-desktop.png"), full_page=True)

@@ -1,4 +1,4 @@
-"""`manage.py create_service_user NAME --permission {risk}`
+"""`manage.py create_service_user NAME --permission {risk,core}`
 
 Creates or updates a service user (no password, no portal, no admin) holding the permission,
 revokes its previous API tokens and prints exactly one line: its new token (shown only here;
