@@ -247,13 +247,13 @@ def allocation_plan(
     return parts, remaining
 
 
-def allocations_apply(
-    parts: list[Allocation], *, repayment, paid_on: date, actor, reason: str
-) -> list[RepaymentAllocation]:
-    """Write the allocation rows (when there is a repayment) and the installments they pay;
-    loans are the caller's to update (their outstanding amounts are paid down here, in memory)."""
-    touched: dict[int, Installment] = {}
-    rows = []
+def allocations_pay(
+    parts: list[Allocation], *, paid_on: date
+) -> list[tuple[Allocation, Installment]]:
+    """Pay the parts in memory: each loan's outstanding amount down, each installment's paid
+    amount up (paid on `paid_on` when it is paid in full). Returns the (part, installment)
+    pairs that paid an installment; writing them is the caller's."""
+    paid = []
     for part in parts:
         part.loan.outstanding_amount -= part.amount
         inst = part.installment
@@ -262,6 +262,18 @@ def allocations_apply(
         inst.paid_amount += part.amount
         if inst.paid_amount == inst.amount:
             inst.paid_on = paid_on
+        paid.append((part, inst))
+    return paid
+
+
+def allocations_apply(
+    parts: list[Allocation], *, repayment, paid_on: date, actor, reason: str
+) -> list[RepaymentAllocation]:
+    """Write the allocation rows (when there is a repayment) and the installments they pay;
+    loans are the caller's to update (their outstanding amounts are paid down here, in memory)."""
+    touched: dict[int, Installment] = {}
+    rows = []
+    for part, inst in allocations_pay(parts, paid_on=paid_on):
         touched[inst.pk] = inst
         if repayment is not None:
             rows.append(

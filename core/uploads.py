@@ -1,5 +1,9 @@
 """Checks of uploaded files that every app shares (appeal attachments, complaint evidence).
 
+`upload_inspect(upload)`: the file's type from its bytes (not its name) and what is wrong with
+it, if anything: larger than EVIDENCE_MAX_BYTES, not one of EVIDENCE_TYPES, or a PDF with
+active content. Each app words its own answer.
+
 `pdf_active_content(data)`: the PDF features that make a viewer do something on its own — run a
 script, follow an action when the file is opened or a page shown, launch a program, carry
 another file inside (issue 14 item 9). A PDF with any of them is refused at upload; the
@@ -15,6 +19,32 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import Literal
+
+import filetype
+from django.core.files.uploadedfile import UploadedFile
+
+# What a customer may send as evidence: PDF, JPEG or PNG, 5 MB at most.
+EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
+EVIDENCE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+UploadProblem = Literal["", "too_large", "type", "active"]
+
+
+def upload_inspect(upload: UploadedFile) -> tuple[str, UploadProblem]:
+    """(the MIME type read from the bytes, the problem or ""); the file is left at its start."""
+    if upload.size is not None and upload.size > EVIDENCE_MAX_BYTES:
+        return "", "too_large"
+    upload.seek(0)
+    kind = filetype.guess(upload.read(8192))
+    upload.seek(0)
+    mime = kind.mime if kind else ""
+    if mime not in EVIDENCE_TYPES:
+        return mime, "type"
+    active = mime == "application/pdf" and pdf_active_content(upload.read())
+    upload.seek(0)
+    return mime, "active" if active else ""
+
 
 # Names whose presence makes a PDF "active" (ISO 32000: actions, scripts, embedded files, forms
 # that submit or import, rich media).

@@ -1046,15 +1046,8 @@ def _repayments_run(*, actor: User, items: list[Any], reason: str) -> list[ItemR
         }
         repayments.append(repayment)
         paid_on = timezone.localdate(p.paid_at)
-        for part in parts:
-            part.loan.outstanding_amount -= part.amount
-            paid_loans[part.loan.pk] = part.loan
-            inst = part.installment
-            if inst is None:
-                continue
-            inst.paid_amount += part.amount
-            if inst.paid_amount == inst.amount:
-                inst.paid_on = paid_on
+        paid_loans.update((part.loan.pk, part.loan) for part in parts)
+        for part, inst in schedules.allocations_pay(parts, paid_on=paid_on):
             paid_installments[inst.pk] = inst
             allocations.append({"_repayment": repayment, "installment_id": inst.pk,
                                 "amount": part.amount})  # fmt: skip

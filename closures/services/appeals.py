@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -27,7 +26,7 @@ from core.audit import save_with_history
 from core.clock import add_calendar_days
 from core.errors import ApplicationError
 from core.stepup import stepup_require
-from core.uploads import pdf_active_content
+from core.uploads import EVIDENCE_MAX_BYTES, EVIDENCE_TYPES, upload_inspect
 from notices.services import notice_enqueue
 
 from .. import events, locks, selectors
@@ -42,8 +41,8 @@ from ..models import Appeal, ClosureRequest
 from .common import closure_move, permission_require, unfreeze_if_we_froze
 
 APPEAL_DECISION_DAYS = 15
-ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
-ATTACHMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+ATTACHMENT_MAX_BYTES = EVIDENCE_MAX_BYTES
+ATTACHMENT_TYPES = EVIDENCE_TYPES
 _DECISION_NOTICES = {
     AppealStatus.UPHELD: "appeal.upheld",
     AppealStatus.DISMISSED: "appeal.dismissed",
@@ -61,27 +60,22 @@ def _appeal_link(appeal: Appeal) -> str:
 def attachment_check(upload: UploadedFile) -> str:
     """The attachment's type from its bytes (not its name): PDF, JPEG or PNG; 5 MB at most; a
     PDF without active content (scripts, actions, embedded files: core/uploads.py)."""
-    if upload.size is not None and upload.size > ATTACHMENT_MAX_BYTES:
+    mime, problem = upload_inspect(upload)
+    if problem == "too_large":
         raise ApplicationError(
             _("The attachment is larger than 5 MB."),
             code="too_large",
             status=413,
             fields={"attachment": [_("At most 5 MB.")]},
         )
-    upload.seek(0)
-    head = upload.read(8192)
-    upload.seek(0)
-    kind = filetype.guess(head)
-    mime = kind.mime if kind else ""
-    if mime not in ATTACHMENT_TYPES:
+    if problem == "type":
         raise ApplicationError(
             _("The attachment must be a PDF, JPEG or PNG file."),
             code="invalid",
             status=400,
             fields={"attachment": [_("Only PDF, JPEG or PNG files.")]},
         )
-    if mime == "application/pdf" and pdf_active_content(upload.read()):
-        upload.seek(0)
+    if problem == "active":
         message = _(
             "This PDF contains scripts, automatic actions, embedded files or encryption. "
             "Please send a plain PDF (print it to PDF again), or a JPEG or PNG."
@@ -89,7 +83,6 @@ def attachment_check(upload: UploadedFile) -> str:
         raise ApplicationError(
             message, code="invalid", status=400, fields={"attachment": [message]}
         )
-    upload.seek(0)
     return mime
 
 

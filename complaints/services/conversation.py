@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import filetype
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -26,7 +25,7 @@ from accounts.models import User
 from core import roles
 from core.audit import save_with_history
 from core.errors import ApplicationError, Forbidden
-from core.uploads import pdf_active_content
+from core.uploads import EVIDENCE_MAX_BYTES, EVIDENCE_TYPES, upload_inspect
 
 from .. import events
 from ..enums import Status
@@ -35,8 +34,8 @@ from ..models import CannedReply, Complaint, ConversationAttachment, Conversatio
 from .common import notify_customer, notify_staff, require_perm, stake_refuse
 
 BODY_MAX_LENGTH = 4000
-ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
-ATTACHMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+ATTACHMENT_MAX_BYTES = EVIDENCE_MAX_BYTES
+ATTACHMENT_TYPES = EVIDENCE_TYPES
 FILE_NAME_MAX = 200
 # The customer may write while the case is not finished (after a decision too: a question about
 # it); a closed or withdrawn case takes no more messages.
@@ -80,17 +79,12 @@ def body_check(body: str, *, field: str = "body", required: bool = True) -> str:
 def attachment_check(upload: UploadedFile, *, field: str = "file") -> str:
     """The file's type from its bytes (not its name): PDF, JPEG or PNG; 5 MB at most; a PDF
     without active content (core/uploads.py) - the same checks as an appeal's attachment."""
-    if upload.size is not None and upload.size > ATTACHMENT_MAX_BYTES:
+    mime, problem = upload_inspect(upload)
+    if problem == "too_large":
         raise _invalid(field, _("The file is larger than 5 MB."), code="too_large", status=413)
-    upload.seek(0)
-    head = upload.read(8192)
-    upload.seek(0)
-    kind = filetype.guess(head)
-    mime = kind.mime if kind else ""
-    if mime not in ATTACHMENT_TYPES:
+    if problem == "type":
         raise _invalid(field, _("Only PDF, JPEG or PNG files."))
-    if mime == "application/pdf" and pdf_active_content(upload.read()):
-        upload.seek(0)
+    if problem == "active":
         raise _invalid(
             field,
             _(
@@ -98,7 +92,6 @@ def attachment_check(upload: UploadedFile, *, field: str = "file") -> str:
                 "Please send a plain PDF (print it to PDF again), or a JPEG or PNG."
             ),
         )
-    upload.seek(0)
     return mime
 
 
