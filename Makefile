@@ -8,6 +8,9 @@ PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/credit_desk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
+# Two test processes (the machine's two cores); the slow tests (browser, real worker, large
+# data) form one group on one of them (tests/conftest.py). `PYTEST_XDIST= make test` runs serially.
+PYTEST_XDIST ?= -n 2 --dist loadgroup
 
 .PHONY: run test test-fast lint format messages bench install-run install-dev services clean
 
@@ -40,12 +43,12 @@ lint: install-dev
 
 test: install-dev services lint
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+		$(VENV)/bin/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # The fast local subset: no browser, no real worker, no large data.
 test-fast: install-dev services
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
-		$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+		$(VENV)/bin/pytest $(PYTEST_XDIST) -m "not slow" $(PYTEST_ARGS)
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .

@@ -57,6 +57,8 @@ DEMO_STAFF = (
     ("agent", roles.AGENT),
     ("reviewer", roles.REVIEWER),
     ("manager", roles.MANAGER),
+    # A second manager: the campaign's appeal is decided by one who took no part in it.
+    ("manager2", roles.MANAGER),
     ("risk", roles.RISK_OFFICER),
     ("auditor", roles.AUDITOR),
 )
@@ -159,6 +161,8 @@ class SeedReport:
     customers_created: int = 0
     customers_skipped: int = 0
     rows_written: int = 0
+    # Which walks this run played (seed_demo prints them).
+    walks: dict[str, Any] = field(default_factory=dict)
 
 
 def demo_staff_seed(*, actor: User, report: SeedReport) -> None:
@@ -893,7 +897,9 @@ def demo_seed(
     actor = system_actor(SEED_ACTOR)
     report = SeedReport()
     now = timezone.now()
-    # The partner-interface register first: the core's loans are checked against it.
+    # The staff first (the register names its owner), then the partner-interface register:
+    # the core's loans are checked against it.
+    demo_staff_seed(actor=actor, report=report)
     from .partners_demo import partner_interfaces_demo_seed
 
     partner_interfaces_demo_seed(actor=actor, now=now)
@@ -903,7 +909,6 @@ def demo_seed(
     if not User.objects.filter(username="bob").exists():
         demo_bob_seed(actor=actor, now=now)
         report.created_logins.append("bob")
-    demo_staff_seed(actor=actor, report=report)
     demo_customers_bulk_seed(
         actor=actor,
         customers=customers,
@@ -911,5 +916,14 @@ def demo_seed(
         seed=seed,
         progress=progress,
         report=report,
+    )
+    # The walks, once the staff and the bulk customers exist (each plays once).
+    from .partners_demo import demo_incident_walk
+
+    played = demo_incident_walk(actor=actor, now=now) is not None
+    report.walks["incident on PI-QUICKCASH-V1"] = "played" if played else "already there"
+    # The closures app's walk (a product_change campaign) notes its own outcome in `walks`.
+    hooks.demo_story_play(
+        "product_change_campaign", account=None, actor=actor, now=now, walks=report.walks
     )
     return report

@@ -89,10 +89,11 @@ def demo_story(name: str, story: DemoStory) -> DemoStory:
     return story
 
 
-def demo_story_play(name: str, *, account: Any, actor: Any) -> bool:
-    """Play the registered demo story `name` on the account; False when no app registered it."""
+def demo_story_play(name: str, *, account: Any, actor: Any, **options: Any) -> bool:
+    """Play the registered demo story `name` on the account (with the story's own keyword
+    `options`, e.g. its dates); False when no app registered it."""
     story = _demo_stories.get(name)
     if story is None:
         return False
-    story(account=account, actor=actor)
+    story(account=account, actor=actor, **options)
     return True

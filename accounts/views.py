@@ -69,6 +69,20 @@ def portal_logout(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/logout.html")
 
 
+def with_complaint_reference(queryset: QuerySet) -> QuerySet:
+    """Annotate `complaint_reference`: the reference of the newest complaint that disputes the
+    loan record, or None (one subquery, no extra query per row), so a disputed or reversed
+    record links to its complaint instead of offering a second dispute. Looked up by name, as
+    above: accounts imports nothing of complaints."""
+    item_model = apps.get_model("complaints", "DisputedItem")
+    newest = (
+        item_model.objects.filter(loan=OuterRef("pk"))
+        .order_by("-complaint_id")
+        .values("complaint__reference")[:1]
+    )
+    return queryset.annotate(complaint_reference=Subquery(newest))
+
+
 @customer_required
 def account_list(request: HttpRequest) -> HttpResponse:
     accounts = with_latest_closure(selectors.accounts_for_user(user=request.user))
@@ -81,7 +95,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         with_latest_closure(selectors.accounts_for_user(user=request.user)), pk=account_id
     )
     page = keyset_page(
-        selectors.loans_for_account(account=account),
+        with_complaint_reference(selectors.loans_for_account(account=account)),
         older=request.GET.get("older"),
         newer=request.GET.get("newer"),
         size=LOANS_PER_PAGE,

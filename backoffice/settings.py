@@ -406,6 +406,8 @@ NOTICES_SWEEP_GRACE = timedelta(seconds=env.int("NOTICES_SWEEP_GRACE_SECONDS", d
 NOTICES_SWEEP_BATCH = env.int("NOTICES_SWEEP_BATCH", default=5000)
 # Ids per `notices.send_batch` task (the outbox publishes and sends in batches).
 NOTICES_SEND_BATCH = env.int("NOTICES_SEND_BATCH", default=50)
+# SMTP connections per worker process, each on its own thread (notices/backends/smtp.py).
+NOTICES_SMTP_CONNECTIONS = env.int("NOTICES_SMTP_CONNECTIONS", default=4)
 # A row `sending` for longer than this lost its worker: marked failed (outcome unknown).
 NOTICES_SENDING_LEASE = timedelta(seconds=env.int("NOTICES_SENDING_LEASE_SECONDS", default=900))
 

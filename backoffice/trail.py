@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -154,6 +155,9 @@ ACTION_LABELS = {
     "pii.unmask": gettext_lazy("Saw unmasked personal data"),
     "audit.rewrite_exception": gettext_lazy("Append-only exception opened"),
     "staff.credentials_revoke": gettext_lazy("Sign-in credentials revoked"),
+    "accounts.partnerinterface.precheck_refused": gettext_lazy(
+        "Pre-check refused a loan through the partner interface"
+    ),
 }
 
 
@@ -177,12 +181,25 @@ def action_label(action: str) -> str:
     return _("Changed: %(model)s") % {"model": name}
 
 
-def _change_rows(object_type: str, changes: dict) -> list[tuple[str, Any, Any]]:
-    """(field label, before, after), choice values in words."""
+def _shown(value: Any) -> Any:
+    """A value as it is: text and numbers themselves, lists and mappings as JSON."""
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return value
+
+
+def _change_rows(object_type: str, changes: Any) -> list[tuple[str, Any, Any]]:
+    """(field label, before, after), choice values in words. The writers store
+    {field: [before, after]}; any other shape (a row written by hand, an older writer) is shown
+    as it is, with no before: never a 500."""
+    if not changes:
+        return []
+    if not isinstance(changes, dict):
+        return [(str(gettext_lazy("Changes")), None, _shown(changes))]
     model = _model(object_type)
     rows = []
-    for name, (before, after) in (changes or {}).items():
-        label, words = name, {}
+    for name, pair in changes.items():
+        label, words = str(name), {}
         if model is not None:
             try:
                 field = model._meta.get_field(name)
@@ -190,7 +207,13 @@ def _change_rows(object_type: str, changes: dict) -> list[tuple[str, Any, Any]]:
                 words = {str(k): str(v) for k, v in (field.flatchoices or [])}
             except Exception:  # noqa: BLE001, S110 - a field since removed keeps its raw name
                 pass
-        rows.append((label, words.get(str(before), before), words.get(str(after), after)))
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            before, after = pair
+            before = words.get(str(before), _shown(before)) if before is not None else None
+            after = words.get(str(after), _shown(after)) if after is not None else None
+        else:
+            before, after = None, _shown(pair)
+        rows.append((label, before, after))
     return rows
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -89,3 +90,21 @@ def manager_session_cookie() -> str:
     session["otp_device_id"] = device.persistent_id
     session.save()
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def cpu_seconds(*, pids: set[int] = frozenset(), group: int | None = None) -> float:
+    """CPU time (user + system) used so far by the processes `pids` and by every process of the
+    process group `group` (from /proc; 0 where it is not readable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, pgrp, ..., utime (14th field), stime (15th).
+        if int(entry.name) in pids or (group is not None and int(fields[2]) == group):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total

@@ -1,4 +1,4 @@
-"""Ledger-feed benchmark: `python -m bench ledger --lines 200000 [--chunk-size 5000]`.
+"""Ledger-feed benchmark: `python -m bench ledger --lines 200000 [--chunk-size 5000] [--workers 2]`.
 
 Writes a JSON-lines file as the lending core's nightly batch would send it (per customer: the
 customer with their account, two loans - an installment loan of three months with its schedule
@@ -6,7 +6,9 @@ and authorization event, a purchase - and three repayments, one of them beyond w
 a scratch database imports it with `manage.py import_ledger`'s code (the same ingestion service
 as the API), and prints items/s (one item = one line, with all the rows it writes: history,
 trail, schedules, allocations, balances, overdue figures) and the process's RSS over time (flat
-memory: the same at 200k and at 5M lines). Target (issue 15): >= 10,000 items/s.
+memory: the same at 200k and at 5M lines; with `--workers`, each worker's too) and the CPU
+per item (Python of the import and its workers, every PostgreSQL backend of the database).
+Target (issue 15): >= 10,000 items/s.
 """
 
 from __future__ import annotations
@@ -34,16 +36,25 @@ def _rss_mb() -> float:
     return 0.0
 
 
+def _children_rss_mb() -> list[float]:
+    """The RSS of this process's children (the import's workers), from /proc."""
+    sizes = []
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == me and "VmRSS" in fields:
+            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sizes
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _backend_pid() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -54,6 +65,21 @@ def _cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except OSError:
         return 0.0
+
+
+def _backends_cpu(seen: dict[int, float]) -> None:
+    """Record the CPU seconds so far of every backend of this database (the workers' too)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        for (pid,) in cursor.fetchall():
+            seen[pid] = max(seen.get(pid, 0.0), _cpu_seconds(pid))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write_file(path: Path, lines: int, start: int = 0) -> int:
@@ -110,10 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench ledger")
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--chunk-size", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=1, help="import_ledger --workers")
     parser.add_argument("--dir", default=None, help="where the generated file goes")
     args = parser.parse_args(argv)
     # The managers' alerts of flagged items go to a broker that needs no server.
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    # As in production: with DEBUG on, Django keeps the text of the last 9,000 queries (the
+    # bulk statements' arrays with them), which costs CPU and grows the RSS.
+    os.environ.setdefault("DEBUG", "false")
     with scratch_database("bench_ledger"), tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         django_setup()
         from django.core.management import call_command
@@ -131,8 +161,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{time.perf_counter() - started:.0f} s; RSS {_rss_mb():.0f} MB",
             flush=True,
         )
-        backend = _backend_pid()
-        cpu_before, backend_before = time.process_time(), _cpu_seconds(backend)
+        backends: dict[int, float] = {}
+        _backends_cpu(backends)
+        backends_before = dict(backends)
+        cpu_before, children_before = time.process_time(), _children_cpu()
         started = time.perf_counter()
         samples: list[str] = []
         every = max(1, lines // args.chunk_size // 10)
@@ -141,19 +173,24 @@ def main(argv: list[str] | None = None) -> None:
         def on_chunk(run) -> None:
             nonlocal chunks
             chunks += 1
+            _backends_cpu(backends)
             if chunks % every == 0:
                 elapsed = time.perf_counter() - started
                 samples.append(
                     f"{run.lines:>10,} lines {elapsed:7.0f} s {run.lines / elapsed:8,.0f}/s "
                     f"RSS {_rss_mb():5.0f} MB"
+                    + "".join(f", worker {mb:.0f} MB" for mb in _children_rss_mb())
                 )
                 print("  " + samples[-1], flush=True)
 
-        run = import_file(path, chunk_size=args.chunk_size, progress=False, on_chunk=on_chunk)
+        run = import_file(
+            path, chunk_size=args.chunk_size, progress=False, on_chunk=on_chunk,
+            workers=args.workers,
+        )  # fmt: skip
         elapsed = time.perf_counter() - started
         rate = run.lines / elapsed
-        cpu_python = time.process_time() - cpu_before
-        cpu_backend = _cpu_seconds(backend) - backend_before
+        cpu_python = time.process_time() - cpu_before + _children_cpu() - children_before
+        cpu_backend = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends.items())
         per_item = (cpu_python + cpu_backend) / run.lines * 1e6
         rows = {
             "accounts": CreditAccount.objects.count(),
@@ -172,7 +209,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(
             f"CPU per item: {per_item:,.0f} µs (Python {cpu_python / run.lines * 1e6:,.0f}, "
-            f"PostgreSQL backend {cpu_backend / run.lines * 1e6:,.0f}), i.e. "
+            f"PostgreSQL backends {cpu_backend / run.lines * 1e6:,.0f}; {args.workers} "
+            f"worker(s)), i.e. "
             f"{1e6 / per_item:,.0f} items/s per busy core (independent of the machine's load)",
             flush=True,
         )

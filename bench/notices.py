@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
-from bench import django_setup, free_port, load_average, scratch_database
+from bench import cpu_seconds, django_setup, free_port, load_average, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PER_SECOND = 500  # PRODUCT.md "Performance": notices >= 500 emails/s end to end
@@ -127,9 +127,29 @@ def _recipients(count: int) -> list:
     return list(users.objects.filter(username__startswith="bench-").order_by("pk"))
 
 
-def _enqueue_and_wait(args: argparse.Namespace) -> dict[str, float]:
+def _backend_pids() -> set[int]:
+    """The PostgreSQL backends serving the scratch database (the bench's and the workers')."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _cpu(worker_group: int, sink_pid: int, backends: set[int]) -> dict[str, float]:
+    return {
+        "workers": cpu_seconds(group=worker_group),
+        "sink": cpu_seconds(pids={sink_pid}),
+        "postgres": cpu_seconds(pids=backends),
+        "bench": sum(os.times()[:2]),
+    }
+
+
+def _enqueue_and_wait(
+    args: argparse.Namespace, *, worker_group: int, sink_pid: int
+) -> dict[str, float]:
     """Enqueue the notices in batches of recipients, wait until the workers sent them all or
-    the timeout passed; the phases' figures."""
+    the timeout passed; the phases' figures, and the CPU each part used per email."""
     # Imported once Django is set up on the scratch database.
     from django.db import transaction
     from django.db.models import Max, Min
@@ -140,6 +160,8 @@ def _enqueue_and_wait(args: argparse.Namespace) -> dict[str, float]:
 
     actor = system_actor("bench")
     recipients = _recipients(args.notices)
+    backends = _backend_pids()
+    cpu_before = _cpu(worker_group, sink_pid, backends)
     started_wall = time.time()
     started = time.perf_counter()
     for start in range(0, len(recipients), args.batch):
@@ -160,6 +182,8 @@ def _enqueue_and_wait(args: argparse.Namespace) -> dict[str, float]:
             break
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
+    backends |= _backend_pids()  # the workers' connections, opened after the start
+    cpu_after = _cpu(worker_group, sink_pid, backends)
     span = Notice.objects.filter(status="sent").aggregate(first=Min("sent_at"), last=Max("sent_at"))
     sending = (
         (span["last"] - span["first"]).total_seconds() if span["first"] and span["last"] else 0.0
@@ -172,6 +196,9 @@ def _enqueue_and_wait(args: argparse.Namespace) -> dict[str, float]:
         "sending": sending,
         "first_sent_after": first_sent_after,
         "not_sent": Notice.objects.exclude(status="sent").count(),
+        **{
+            f"cpu_{part}": (cpu_after[part] - cpu_before[part]) / max(sent, 1) for part in cpu_after
+        },
     }
 
 
@@ -219,6 +246,16 @@ def _report(args: argparse.Namespace, figures: dict[str, float], sink: SinkProce
         f"notices: {rate:,.0f} emails/s end to end; target {TARGET_PER_SECOND}/s; "
         f"ratio {rate / TARGET_PER_SECOND:.2f}; {_limits(args, figures, rate)}"
     )
+    parts = ("bench", "workers", "postgres", "sink")
+    total = sum(figures[f"cpu_{part}"] for part in parts)
+    cores = os.cpu_count() or 1
+    print(
+        "notices: CPU per email: "
+        + ", ".join(f"{part} {1000 * figures[f'cpu_{part}']:.2f} ms" for part in parts)
+        + f" (bench = enqueue and polling; sink = the loopback SMTP server); total "
+        f"{1000 * total:.2f} ms, so at most {cores / total:,.0f} emails/s on {cores} cores "
+        "if nothing else ran"
+    )
     if sink.duplicates.value or sink.count.value != sent:
         print(
             f"notices: AT-MOST-ONCE CHECK: sink {sink.count.value}, recorded sent {sent}, "
@@ -251,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
             }
             worker = _worker_start(args, env=env, log=Path(tmp) / "worker.log")
             try:
-                figures = _enqueue_and_wait(args)
+                figures = _enqueue_and_wait(args, worker_group=worker.pid, sink_pid=sink.proc.pid)
             finally:
                 os.killpg(worker.pid, signal.SIGTERM)
                 worker.wait(timeout=30)

@@ -28,6 +28,9 @@ class ClosuresConfig(AppConfig):
         hooks.on_balance_settled(closure_settle_on_zero_balance)
         hooks.stake_provider(closure_staff_with_stake)
         hooks.demo_story("closed_for_overdue", demo_closed_for_overdue)  # Bob, in seed_demo
+        from .demo import demo_product_change_campaign
+
+        hooks.demo_story("product_change_campaign", demo_product_change_campaign)
         # A closure code dropped unsent at its expiry dies with its notice (issue 14 item 12).
         from notices.hooks import on_expired
 

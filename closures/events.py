@@ -6,12 +6,13 @@ holds the two paths to the same rows)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from accounts.models import User
 from core.audit import save_with_history
 
-from .enums import ClosureEventKind
+from .enums import ClosureEventKind, ClosureStatus
 from .models import Appeal, ClosureEvent, ClosureRequest
 
 # The staff notice of the 2-days-before reminder on an appeal (closures/sweeps.py).
@@ -19,9 +20,18 @@ APPEAL_REMINDER_EVENT = "staff.appeal_reminder"
 
 
 def _event_write(
-    closure: ClosureRequest, *, kind: str, actor: User, reason: str = "", **fields: Any
+    closure: ClosureRequest,
+    *,
+    kind: str,
+    actor: User,
+    reason: str = "",
+    at: datetime | None = None,
+    **fields: Any,
 ) -> ClosureEvent:
+    """`at`: when it happened, if not now (a service called with its own `now=`)."""
     event = ClosureEvent(closure=closure, kind=kind, actor=actor, reason=reason, **fields)
+    if at is not None:
+        event.at = at
     save_with_history(event, actor=actor, reason=reason or kind)
     return event
 
@@ -114,6 +124,41 @@ def closure_withdrawn_event(
     )
 
 
+def campaign_closure_events(
+    *,
+    closure: ClosureRequest,
+    proposer_id: int,
+    approver: User,
+    proposal_reason: str,
+    approval_reason: str,
+    notice_event: str,
+    proposed_at: datetime,
+    approved_at: datetime,
+    noticed_at: datetime,
+    history_reason: str,
+) -> list[ClosureEvent]:
+    """The three events of a campaign's closure (proposed by the campaign's creator, approved
+    by its reviewer, notice sent), the rows the campaign's set-based statement writes
+    (closures/services/campaigns.py `_batch_sql`): every history row by the approver, with the
+    batch's reason and time. Its ORM path (SQLite) writes them through here."""
+    steps = [
+        {"kind": ClosureEventKind.PROPOSED, "actor_id": proposer_id, "reason": proposal_reason,
+         "new_status": ClosureStatus.PENDING_REVIEW, "at": proposed_at},
+        {"kind": ClosureEventKind.APPROVED, "actor_id": approver.pk, "reason": approval_reason,
+         "old_status": ClosureStatus.PENDING_REVIEW, "new_status": closure.status,
+         "at": approved_at},
+        {"kind": ClosureEventKind.NOTICE_SENT, "actor_id": approver.pk,
+         "notice_event": notice_event, "at": noticed_at},
+    ]  # fmt: skip
+    events = []
+    for fields in steps:
+        event = ClosureEvent(closure=closure, **fields)
+        event._history_date = noticed_at  # noqa: SLF001 - simple-history's hook
+        save_with_history(event, actor=approver, reason=history_reason)
+        events.append(event)
+    return events
+
+
 # --- Taking effect --------------------------------------------------------------------------------
 
 
@@ -136,32 +181,56 @@ def closure_closed_event(*, closure: ClosureRequest, actor: User, reason: str) -
 # --- Appeals --------------------------------------------------------------------------------------
 
 
-def appeal_filed_event(*, closure: ClosureRequest, appeal: Appeal, actor: User) -> ClosureEvent:
-    return _event_write(closure, kind=ClosureEventKind.APPEAL_FILED, actor=actor, appeal=appeal)
+def appeal_filed_event(
+    *, closure: ClosureRequest, appeal: Appeal, actor: User, at: datetime | None = None
+) -> ClosureEvent:
+    return _event_write(
+        closure, kind=ClosureEventKind.APPEAL_FILED, actor=actor, appeal=appeal, at=at
+    )
 
 
-def appeal_taken_up_event(*, closure: ClosureRequest, appeal: Appeal, actor: User) -> ClosureEvent:
-    return _event_write(closure, kind=ClosureEventKind.APPEAL_REVIEW, actor=actor, appeal=appeal)
+def appeal_taken_up_event(
+    *, closure: ClosureRequest, appeal: Appeal, actor: User, at: datetime | None = None
+) -> ClosureEvent:
+    return _event_write(
+        closure, kind=ClosureEventKind.APPEAL_REVIEW, actor=actor, appeal=appeal, at=at
+    )
 
 
 def appeal_upheld_event(
-    *, closure: ClosureRequest, appeal: Appeal, actor: User, reason: str
+    *, closure: ClosureRequest, appeal: Appeal, actor: User, reason: str, at: datetime | None = None
 ) -> ClosureEvent:
     return _event_write(
-        closure, kind=ClosureEventKind.APPEAL_UPHELD, actor=actor, reason=reason, appeal=appeal
+        closure,
+        kind=ClosureEventKind.APPEAL_UPHELD,
+        actor=actor,
+        reason=reason,
+        appeal=appeal,
+        at=at,
     )
 
 
 def appeal_dismissed_event(
-    *, closure: ClosureRequest, appeal: Appeal, actor: User, reason: str
+    *, closure: ClosureRequest, appeal: Appeal, actor: User, reason: str, at: datetime | None = None
 ) -> ClosureEvent:
     return _event_write(
-        closure, kind=ClosureEventKind.APPEAL_DISMISSED, actor=actor, reason=reason, appeal=appeal
+        closure,
+        kind=ClosureEventKind.APPEAL_DISMISSED,
+        actor=actor,
+        reason=reason,
+        appeal=appeal,
+        at=at,
     )
 
 
 def closure_reversed_event(
-    *, closure: ClosureRequest, appeal: Appeal, actor: User, old_status: str, reason: str
+    *,
+    closure: ClosureRequest,
+    appeal: Appeal,
+    actor: User,
+    old_status: str,
+    reason: str,
+    at: datetime | None = None,
 ) -> ClosureEvent:
     return _event_write(
         closure,
@@ -171,6 +240,7 @@ def closure_reversed_event(
         old_status=old_status,
         new_status=closure.status,
         appeal=appeal,
+        at=at,
     )
 
 

@@ -37,6 +37,7 @@ from .enums import (
     ClosureStatus,
     OtpChannel,
 )
+from .reasons import notice_label, system_reason_display
 
 
 def _money(verbose_name, **kwargs) -> models.DecimalField:
@@ -222,14 +223,15 @@ class ClosureEvent(models.Model):
 
     @property
     def summary(self) -> str:
-        """The "why" column of the case history: the reason, else what the event names."""
+        """The "why" column of the case history, in the reader's language: the reason (a
+        service's own translated, closures/reasons.py), else what the event names in words."""
         if self.reason:
-            return self.reason
+            return system_reason_display(self.reason)
         if self.channel:
             return str(self.get_channel_display())
         if self.appeal_id is not None:
             return self.appeal.reference
-        return self.notice_event
+        return notice_label(self.notice_event)
 
 
 @deconstructible
@@ -270,7 +272,9 @@ class Appeal(models.Model):
     attachment = models.FileField(
         _("attachment"), storage=private_storage, upload_to=appeal_attachment_path, blank=True
     )
-    attachment_content_type = models.CharField(max_length=40, blank=True, editable=False)
+    attachment_content_type = models.CharField(
+        _("attachment content type"), max_length=40, blank=True, editable=False
+    )
     attachment_name = models.CharField(_("original file name"), max_length=200, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=AppealStatus.choices, default=AppealStatus.SUBMITTED

@@ -30,7 +30,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from accounts.models import CreditAccount, CreditReportCorrection, Customer, LoanRecord
+from accounts.models import CreditAccount, CreditReportCorrection, Customer, LoanRecord, User
 from core.admin_helpers import DomainAdmin, user_is_auditor
 from core.errors import ApplicationError
 from core.forms import form_add_application_error
@@ -378,22 +378,31 @@ class ComplaintAdmin(DomainAdmin):
 
     # --- Case page -----------------------------------------------------------------------------
 
-    # What the case page reads with the complaint itself (one query).
-    CASE_RELATED = (
-        "customer",
-        "account",
-        "assignee",
-        "drafted_by",
-        "approved_by",
-        "extension_requested_by",
-        "regulator_replied_by",
-        "compensation",
-    )
+    # What the case page reads with the complaint itself (one query). Only four joins: with
+    # every staff foreign key joined too (nine tables) PostgreSQL spent ~10 ms planning the
+    # statement, far more than running it; the other staff members are read by CASE_STAFF.
+    CASE_RELATED = ("customer", "account", "assignee", "compensation")
+    # Staff shown on the case page besides the assignee: one query for those set (none for a
+    # case nobody drafted, approved, asked an extension for or replied to a regulator on).
+    CASE_STAFF = ("drafted_by", "approved_by", "extension_requested_by", "regulator_replied_by")
 
     def _case(self, request: HttpRequest, pk: Any, *related: str) -> Complaint:
         if not str(pk).isdigit():
             raise Http404
-        return get_object_or_404(self.get_queryset(request).select_related(*related), pk=pk)
+        complaint = get_object_or_404(self.get_queryset(request).select_related(*related), pk=pk)
+        if "assignee" in related:
+            self._attach_case_staff(complaint)
+        return complaint
+
+    def _attach_case_staff(self, complaint: Complaint) -> None:
+        ids = {getattr(complaint, f"{name}_id") for name in self.CASE_STAFF} - {None}
+        known = {complaint.assignee_id: complaint.assignee} if complaint.assignee_id else {}
+        missing = ids - known.keys()
+        users = {**known, **(User.objects.in_bulk(missing) if missing else {})}
+        for name in self.CASE_STAFF:
+            user_id = getattr(complaint, f"{name}_id")
+            if user_id is not None and user_id in users:
+                setattr(complaint, name, users[user_id])
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         complaint = self._case(request, object_id, *self.CASE_RELATED)

@@ -34,3 +34,7 @@ class ComplaintsConfig(AppConfig):
 
         partners.dispute_figures_provider(dispute_figures)
         partners.incident_provider(incidents_about_interface)
+        # seed_demo's lending-core walk files its complaints through our intake.
+        from .demo import demo_loan_complaint
+
+        hooks.demo_story("loan_complaint", demo_loan_complaint)

@@ -167,7 +167,7 @@ ACTIONS: dict[str, CaseAction] = {
             name="take",
             title=gettext_lazy("Take this case"),
             permission=WORK,
-            offered=_open,
+            offered=lambda c: _open(c) and c.assignee_id is None,  # else "Assign" reassigns
             run=lambda c, user, d, reason: services.complaint_assign(
                 complaint_id=c.pk, assignee=user, actor=user, reason=reason
             ),

@@ -59,21 +59,29 @@ def complaint_received_event(*, complaint: Complaint, actor: User, at: datetime)
 
 
 def loan_disputed_event(
-    *, complaint: Complaint, actor: User, loan: LoanRecord, from_status: str
+    *,
+    complaint: Complaint,
+    actor: User,
+    loan: LoanRecord,
+    from_status: str,
+    at: datetime | None = None,
 ) -> CaseEvent:
     return _write(
         complaint,
         EventType.LOAN_DISPUTED,
         actor=actor,
         visible=True,
+        at=at,
         loan=loan,
         loan_from_status=from_status,
         loan_to_status=loan.status,
     )
 
 
-def account_frozen_event(*, complaint: Complaint, actor: User) -> CaseEvent:
-    return _write(complaint, EventType.ACCOUNT_FROZEN, actor=actor, visible=True)
+def account_frozen_event(
+    *, complaint: Complaint, actor: User, at: datetime | None = None
+) -> CaseEvent:
+    return _write(complaint, EventType.ACCOUNT_FROZEN, actor=actor, visible=True, at=at)
 
 
 def complaint_acknowledged_event(*, complaint: Complaint, actor: User) -> CaseEvent:

@@ -4,6 +4,7 @@ canned reply (the case action `message`), and the canned replies' admin form."""
 from __future__ import annotations
 
 from django import forms
+from django.forms.models import ModelChoiceIteratorValue
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import reason_field
@@ -79,14 +80,20 @@ class StaffMessageForm(forms.Form):
         kwargs.setdefault("auto_id", "id_message_%s")
         super().__init__(*args, **kwargs)
         language = complaint.customer.preferred_language
-        replies = list(canned_replies_for(language=language))
         field = self.fields["canned_reply"]
+        # One query: the replies read once give the options and their texts (the field's own
+        # choices would read them again, through a server-side cursor); a posted choice is
+        # still checked against the queryset by the field.
         field.queryset = canned_replies_for(language=language)
+        replies = list(field.queryset)
         field.widget = CannedReplySelect(
             texts={str(r.pk): placeholders_fill(r.body, complaint) for r in replies},
             attrs={"data-canned-reply": "1"},
         )
-        field.widget.choices = field.choices
+        field.widget.choices = [
+            ("", field.empty_label),
+            *((ModelChoiceIteratorValue(r.pk, r), field.label_from_instance(r)) for r in replies),
+        ]
         self.fields["text"].widget.attrs["data-canned-target"] = "1"
 
     def clean(self):

@@ -22,6 +22,7 @@ from .forms import ComplaintForm, ReviewForm
 from .forms_conversation import CustomerMessageForm
 from .models import ConversationAttachment
 from .services import conversation
+from .services.intake import DISPUTABLE_LOAN_STATUSES
 
 COMPLAINTS_PER_PAGE = 20
 CONVERSATION_SHOWN = 100
@@ -35,7 +36,14 @@ WITHDRAW_REASON = gettext_noop("Withdrawn by the customer")
 @portal_form("complaint")
 def complaint_new(request: HttpRequest) -> HttpResponse:
     accounts = account_selectors.accounts_for_user(user=request.user)
-    loans = account_selectors.loans_for_user(user=request.user).order_by("-created_at", "-id")
+    # Only records that can still be disputed are offered: a disputed or reversed one is
+    # already on a complaint (its row on the account page links to it), choosing it again
+    # could only end in a form error.
+    loans = (
+        account_selectors.loans_for_user(user=request.user)
+        .filter(status__in=DISPUTABLE_LOAN_STATUSES)
+        .order_by("-created_at", "-id")
+    )
     if request.method == "POST":
         form = ComplaintForm(request.POST, accounts=accounts, loans=loans)
         if form.is_valid():
@@ -71,6 +79,8 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
             initial["category"] = request.GET["category"]
         if request.GET.get("account"):
             initial["account"] = request.GET["account"]
+        elif len(account_ids := list(accounts.values_list("pk", flat=True)[:2])) == 1:
+            initial["account"] = account_ids[0]  # the customer's only account
         if request.GET.getlist("loan_records"):
             initial["loan_records"] = request.GET.getlist("loan_records")
         form = ComplaintForm(initial=initial, accounts=accounts, loans=loans)

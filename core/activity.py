@@ -40,7 +40,9 @@ SECRET_FIELDS = frozenset(
 )
 REDACTED = "[changed]"
 MASKED = "***"
-LABEL_ATTRIBUTES = ("reference", "number", "username", "name")
+# The first of these an object has names it in the trail; "code": partner interfaces (the only
+# model with that field; a secret one-time code is never stored as `code`).
+LABEL_ATTRIBUTES = ("reference", "number", "username", "name", "code")
 
 
 # --- Request context --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ PORT=${PORT:-8000}
 # Links in notices point at the portal this server answers on, unless set explicitly.
 export PORTAL_BASE_URL=${PORTAL_BASE_URL:-http://$HOST:$PORT}
 mkdir -p var/mail var/sms var/uploads var/broker/out var/broker/processed var/broker/control
+chmod 0700 var/mail var/sms var/uploads  # one-time codes, phone numbers, evidence
 
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo

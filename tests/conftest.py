@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -39,9 +40,25 @@ def system_user(db):
     return system_actor("tests")
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (make test) the slow tests (browser, real worker,
+    large data) run one after another on one process while the other takes the rest: they
+    start servers and workers of their own and would only slow each other down."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("slow"))
+
+
 @pytest.fixture
-def redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+def redis_url(worker_id) -> str:
+    """TEST_REDIS_URL; each xdist process on a database of its own (gw0 on the given number,
+    gw1 on the next), since tests empty it and real workers consume from it."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not worker_id.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + int(worker_id[2:])
+    return urlunsplit(parts._replace(path=f"/{number % 16}"))
 
 
 # --- Signed-in clients -----------------------------------------------------------------------

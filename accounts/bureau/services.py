@@ -26,15 +26,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from kombu.pools import producers
 
 from core.audit import save_with_history, system_actor
+from core.broker import tasks_publish
 from core.errors import ApplicationError
 from core.roles import MANAGER
 from notices.services import notice_enqueue_staff
@@ -135,19 +134,13 @@ def submission_cancel(submission: BureauSubmission, *, actor: User, reason: str)
 
 def submissions_publish(submission_ids: list[int]) -> int:
     """Publish one task per submission; never raises (the sweep publishes what is left)."""
-    app = current_app
-    published = 0
     try:
-        connection = app.connection_for_write(transport_options={"max_retries": 0})
-        with producers[connection].acquire(block=True, timeout=5) as producer:
-            for pk in submission_ids:
-                app.send_task(BUREAU_SUBMIT_TASK, args=(pk,), producer=producer, retry=False)
-                published += 1
+        return tasks_publish(BUREAU_SUBMIT_TASK, [(pk,) for pk in submission_ids])
     except Exception:
         logger.exception(
             "could not publish bureau submissions %s; the sweep will", submission_ids[:20]
         )
-    return published
+        return 0
 
 
 # --- Sending -------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def appeal_file(
         attachment_name=(attachment.name or "")[:200] if attachment else "",
     )
     _appeal_save_new(appeal, actor=actor, attachment=attachment)
-    events.appeal_filed_event(closure=closure, appeal=appeal, actor=actor)
+    events.appeal_filed_event(closure=closure, appeal=appeal, actor=actor, at=now)
     notice_enqueue(
         event="appeal.received",
         recipient=actor,
@@ -186,7 +186,9 @@ def _appeal_move_check(appeal: Appeal, new_status: str) -> None:
 
 
 @transaction.atomic
-def appeal_take_up(*, actor: User, appeal_id: int, reason: str = "") -> Appeal:
+def appeal_take_up(
+    *, actor: User, appeal_id: int, reason: str = "", now: datetime | None = None
+) -> Appeal:
     _account, closure, appeal = locks.account_closure_and_appeal_for_update(appeal_id=appeal_id)
     _no_stake_require(actor, closure)
     _appeal_move_check(appeal, AppealStatus.UNDER_REVIEW)
@@ -195,7 +197,7 @@ def appeal_take_up(*, actor: User, appeal_id: int, reason: str = "") -> Appeal:
     save_with_history(
         appeal, actor=actor, reason=reason or "taken up", update_fields=["status", "reviewer"]
     )
-    events.appeal_taken_up_event(closure=closure, appeal=appeal, actor=actor)
+    events.appeal_taken_up_event(closure=closure, appeal=appeal, actor=actor, at=now)
     return appeal
 
 
@@ -254,10 +256,14 @@ def appeal_decide(
     }
     if outcome == AppealStatus.UPHELD:
         _closure_reverse(closure, account, appeal=appeal, actor=actor, reason=reason, now=now)
-        events.appeal_upheld_event(closure=closure, appeal=appeal, actor=actor, reason=reason)
+        events.appeal_upheld_event(
+            closure=closure, appeal=appeal, actor=actor, reason=reason, at=now
+        )
         context["credit_limit"] = f"{account.credit_limit:.2f}"
     else:
-        events.appeal_dismissed_event(closure=closure, appeal=appeal, actor=actor, reason=reason)
+        events.appeal_dismissed_event(
+            closure=closure, appeal=appeal, actor=actor, reason=reason, at=now
+        )
     notice_enqueue(
         event=_DECISION_NOTICES[outcome],
         recipient=appeal.filed_by,
@@ -295,7 +301,7 @@ def _closure_reverse(
     closure.ended_at = now
     save_with_history(closure, actor=actor, reason=why, update_fields=["status", "ended_at"])
     events.closure_reversed_event(
-        closure=closure, appeal=appeal, actor=actor, old_status=old, reason=why
+        closure=closure, appeal=appeal, actor=actor, old_status=old, reason=why, at=now
     )
     signal_ids = list(closure.risk_signals.order_by("pk").values_list("pk", flat=True))
     risk_signals_overrule(signal_ids=signal_ids, actor=actor, reason=why)

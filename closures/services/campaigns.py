@@ -20,7 +20,10 @@ definition and the account's figures at that moment), their case events (propose
 notice sent), every history row and the activity trail. Then the closure notices, in each
 customer's language with the campaign's explanation in that language, go into the outbox in one
 INSERT (`notice_enqueue_many`). The cursor moves on with the batch, so an interrupted run resumes
-where it stopped. The queries per batch are a constant; memory is one batch.
+where it stopped. The queries per batch are a constant; memory is one batch. On other databases
+(the SQLite of `make run`, which runs no INSERT inside a WITH) the same rows are written through
+the ORM, one account at a time, in the same batches (`method="orm"`; a test holds the two paths
+to the same rows).
 
 Monitoring (closures/anomaly.py): campaign closures raise no per-account "no open risk signal"
 alert and do not count towards the daily spike; managers get one summary alert per campaign when
@@ -37,14 +40,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
-from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,6 +61,7 @@ from accounts.models import (
     User,
 )
 from core.audit import save_with_history
+from core.broker import tasks_publish
 from core.clock import window_end_from_delivery
 from core.errors import ApplicationError
 from core.stepup import stepup_require
@@ -79,6 +82,7 @@ from ..enums import (
     ClosureSource,
     ClosureStatus,
 )
+from ..events import campaign_closure_events
 from ..models import Appeal, ClosureCampaign, ClosureEvent, ClosureRequest
 from ..risk_scan import _history_insert, _insert, _literal, _trail
 from .common import closure_context, permission_require
@@ -234,6 +238,15 @@ def segment_where(segment: dict[str, Any], *, now: datetime) -> tuple[str, dict[
     if "account_age_min_days" in segment:
         parts.append("a.opened_at <= %(opened_before)s")
         params["opened_before"] = now - timedelta(days=segment["account_age_min_days"])
+    # As the ORM would pass them (SQLite compares its stored text: naive UTC times).
+    ops = connection.ops
+    for key, value in params.items():
+        if isinstance(value, datetime):
+            params[key] = ops.adapt_datetimefield_value(value)
+        elif isinstance(value, date):
+            params[key] = ops.adapt_datefield_value(value)
+        elif isinstance(value, Decimal):
+            params[key] = ops.adapt_decimalfield_value(value, 14, 2)
     return " AND ".join(parts), params
 
 
@@ -503,7 +516,7 @@ def campaign_publish(campaign_id: int) -> bool:
     """Hand the run to a worker; never raises (`campaigns_resume`, on the beat, publishes what
     is left)."""
     try:
-        current_app.send_task(CAMPAIGN_RUN_TASK, args=(campaign_id,), retry=False)
+        tasks_publish(CAMPAIGN_RUN_TASK, [(campaign_id,)])
     except Exception:
         logger.exception("could not publish the run of campaign %s; the resume will", campaign_id)
         return False
@@ -633,6 +646,118 @@ ORDER BY p.id
 """  # noqa: S608 - built from model metadata and constants; values are parameters
 
 
+def _picked_ids(where: str, params: dict[str, Any]) -> list[int]:
+    """The next accounts of the segment after the cursor (the statement's `picked`, alone: a
+    plain SELECT, which SQLite runs too)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id {_segment_from()} WHERE a.id > %(after)s AND {where} "  # noqa: S608
+            f"ORDER BY a.id LIMIT %(batch)s",
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _money_json(value: Decimal) -> float:
+    # jsonb keeps the numeric; read back it is a JSON number, as this one.
+    return float(value)
+
+
+def _write_batch_orm(
+    campaign: ClosureCampaign, params: dict[str, Any], *, where: str, picking: dict[str, Any]
+) -> list[tuple]:
+    """The batch of `_batch_sql`, through the ORM, one account at a time (SQLite: `make run`,
+    demo sizes): the same closures, links, events, history rows and trail rows (these with
+    their changes, as every ORM write), in the batch's transaction. An account taken by another
+    proposal meanwhile is skipped (its savepoint rolls back), like ON CONFLICT DO NOTHING."""
+    ids = _picked_ids(where, picking)
+    accounts = CreditAccount.objects.select_related("customer").in_bulk(ids)
+    figures = AccountDelinquency.objects.in_bulk(ids, field_name="account_id")
+    signals: dict[int, list[int]] = {}
+    if "risk_signal_kind" in campaign.segment:
+        for signal_id, account_id in RiskSignal.objects.filter(
+            account_id__in=ids,
+            status=RiskSignalStatus.OPEN,
+            kind=campaign.segment["risk_signal_kind"],
+        ).values_list("pk", "account_id"):
+            signals.setdefault(account_id, []).append(signal_id)
+    approver = campaign.approved_by
+    now = params["now"]
+    rows = []
+    for account_id in ids:
+        account = accounts[account_id]
+        customer = account.customer
+        delinquency = figures.get(account_id)
+        english = (customer.preferred_language or "")[:2] == "en"
+        closure = ClosureRequest(
+            account_id=account_id,
+            reason=campaign.reason,
+            status=ClosureStatus.APPROVED,
+            source=ClosureSource.CAMPAIGN,
+            proposed_by_id=campaign.created_by_id,
+            approved_by=approver,
+            explanation=campaign.explanation_en if english else campaign.explanation_zh,
+            evidence=[
+                {
+                    "campaign": campaign.pk,
+                    "title": campaign.title,
+                    "segment": campaign.segment,
+                    "matched": campaign.matched_count,
+                    "approved_at": campaign.approved_at.isoformat(),
+                    "figures": {
+                        "status": account.status,
+                        "opened_at": account.opened_at.isoformat(),
+                        "outstanding_balance": _money_json(account.outstanding_balance),
+                        "overdue_count": delinquency.overdue_count if delinquency else 0,
+                        # COALESCE(d.amount_past_due, 0): an integer 0 without figures.
+                        "amount_past_due": (
+                            _money_json(delinquency.amount_past_due) if delinquency else 0
+                        ),
+                        "oldest_past_due_on": (
+                            delinquency.oldest_past_due_on.isoformat()
+                            if delinquency and delinquency.oldest_past_due_on
+                            else None
+                        ),
+                        "as_of": now.isoformat(),
+                    },
+                }
+            ],
+            notice_days=params["days"],
+            created_at=now,
+            approved_at=campaign.approved_at,
+            effective_at=params["effective_at"],
+            notice_sent_at=now,
+            appeal_deadline=params["appeal_deadline"],
+            pre_status=account.status,
+            campaign=campaign,
+        )
+        closure._history_date = now  # noqa: SLF001 - simple-history's hook, the statement's time
+        try:
+            with transaction.atomic():
+                save_with_history(closure, actor=approver, reason=params["why"])
+                if signals.get(account_id):
+                    closure.risk_signals.add(*signals[account_id])
+                campaign_closure_events(
+                    closure=closure,
+                    proposer_id=campaign.created_by_id,
+                    approver=approver,
+                    proposal_reason=params["proposal_reason"],
+                    approval_reason=params["approval_reason"],
+                    notice_event=CLOSURE_NOTICE_EVENT,
+                    proposed_at=params["created_at"],
+                    approved_at=params["approved_at"],
+                    noticed_at=now,
+                    history_reason=params["why"],
+                )
+        except IntegrityError:
+            rows.append((account_id, customer.user_id, account.number,
+                         account.outstanding_balance, None, None))  # fmt: skip
+            continue
+        rows.append((account_id, customer.user_id, account.number, account.outstanding_balance,
+                     closure.pk, closure.explanation))  # fmt: skip
+    return rows
+
+
 @dataclass
 class BatchResult:
     picked: int = 0
@@ -674,10 +799,16 @@ def _notify(
 
 
 def campaign_run_batch(
-    *, campaign_id: int, batch_size: int | None = None, now: datetime | None = None
+    *,
+    campaign_id: int,
+    batch_size: int | None = None,
+    now: datetime | None = None,
+    method: Literal["sql", "orm"] | None = None,
 ) -> BatchResult:
     """One batch of the run, in one transaction (module docstring). A campaign no longer
-    approved or running writes nothing."""
+    approved or running writes nothing. `method` defaults to the statement on PostgreSQL and
+    to the ORM elsewhere (SQLite cannot run an INSERT in a WITH); tests force either."""
+    method = method or ("sql" if connection.vendor == "postgresql" else "orm")
     batch_size = batch_size or batch_size_default()
     result = BatchResult()
     with transaction.atomic():
@@ -693,6 +824,7 @@ def campaign_run_batch(
         # window runs from now, as for a closure approved one at a time.
         deadline = window_end_from_delivery(now, APPEAL_WINDOW_DAYS)
         where, params = segment_where(campaign.segment, now=now)
+        picking = {**params, "after": campaign.cursor, "batch": batch_size}
         why = f"closure campaign #{campaign.pk} approved: {campaign.approval_reason}"
         params.update(
             after=campaign.cursor,
@@ -717,10 +849,13 @@ def campaign_run_batch(
             proposal_reason=f"closure campaign #{campaign.pk}: {campaign.title}"[:1000],
             approval_reason=campaign.approval_reason,
         )
-        sql = _batch_sql("risk_signal_kind" in campaign.segment, where)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        if method == "sql":
+            sql = _batch_sql("risk_signal_kind" in campaign.segment, where)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+        else:
+            rows = _write_batch_orm(campaign, params, where=where, picking=picking)
         written = [row for row in rows if row[4] is not None]
         result.picked = len(rows)
         result.proposed = len(written)
@@ -759,13 +894,17 @@ def _json(value: Any) -> str:
 
 
 def campaign_run(
-    *, campaign_id: int, batch_size: int | None = None, max_batches: int | None = None
+    *,
+    campaign_id: int,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    method: Literal["sql", "orm"] | None = None,
 ) -> ClosureCampaign:
     """Run the campaign's batches until it is done, stopped or `max_batches` ran (each batch
     commits on its own: a stop, a crash or a new worker takes over after the cursor)."""
     ran = 0
     while max_batches is None or ran < max_batches:
-        result = campaign_run_batch(campaign_id=campaign_id, batch_size=batch_size)
+        result = campaign_run_batch(campaign_id=campaign_id, batch_size=batch_size, method=method)
         ran += 1
         if result.finished:
             break

@@ -18,7 +18,7 @@ from notices.models import Notice
 from notices.services import notice_enqueue, notice_enqueue_staff
 
 from .. import clock
-from ..enums import TRANSITIONS, Status
+from ..enums import TRANSITIONS, Category, Status
 from ..models import Complaint
 
 
@@ -70,7 +70,8 @@ def recompute_due(complaint: Complaint) -> None:
 def _context(complaint: Complaint, **extra) -> dict:
     return {
         "reference": complaint.reference,
-        "category": complaint.get_category_display(),
+        # The label itself (lazy): rendered in the recipient's language, not the request's.
+        "category": Category(complaint.category).label,
         "due_at": timezone.localtime(complaint.due_at).strftime("%Y-%m-%d %H:%M"),
         "url": f"{settings.PORTAL_BASE_URL}/portal/complaints/{complaint.reference}/",
         **extra,

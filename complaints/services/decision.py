@@ -347,7 +347,7 @@ def _decision_apply(case: LockedCase, *, actor: User, reason: str, old_status: s
         outcome=str(Outcome(complaint.outcome).label),
         decision_text=complaint.decision_text,
         items=item_lines(case.items),
-        compensation=str(comp.amount) if comp is not None else "",
+        compensation=f"{comp.amount:,.2f}" if comp is not None else "",
         compensation_reference=comp.credit.reference if comp is not None and comp.credit else "",
         review_deadline=timezone.localtime(
             clock.add_calendar_days(now, clock.REVIEW_WINDOW_DAYS)
@@ -363,7 +363,7 @@ def item_lines(items: list[DisputedItem]) -> list[str]:
     lines = []
     for item in items:
         line = (
-            f"{item.loan.reference} ({item.loan.amount}): "
+            f"{item.loan.reference} (¥{item.loan.amount:,.2f}): "
             f"{ItemOutcome(item.outcome).label} - {item.reasons}"
         )
         if item.outcome == ItemOutcome.REJECTED and trails.get(item.loan_id):
@@ -372,7 +372,7 @@ def item_lines(items: list[DisputedItem]) -> list[str]:
             }
         if item.refund_credit is not None:
             line += " | " + _("What you had repaid on it, %(amount)s, is booked back: %(ref)s") % {
-                "amount": item.refund_credit.amount,
+                "amount": f"¥{item.refund_credit.amount:,.2f}",
                 "ref": item.refund_credit.reference,
             }
         lines.append(line)

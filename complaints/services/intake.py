@@ -158,7 +158,14 @@ def _loan_dispute(
         actor=actor,
         reason=reason,
     )
-    events.loan_disputed_event(complaint=complaint, actor=actor, loan=loan, from_status=old_status)
+    # Dated as the complaint (a call or letter entered later): the objection opens then too.
+    events.loan_disputed_event(
+        complaint=complaint,
+        actor=actor,
+        loan=loan,
+        from_status=old_status,
+        at=complaint.received_at,
+    )
 
 
 def _account_secure(complaint: Complaint, account: CreditAccount, *, actor: User) -> None:
@@ -168,7 +175,7 @@ def _account_secure(complaint: Complaint, account: CreditAccount, *, actor: User
     if account.status == AccountStatus.ACTIVE:
         account_services.account_freeze(actor=actor, reason=origin, account_id=account.pk)
     account_services.user_sessions_revoke(user=complaint.customer.user, actor=actor, reason=origin)
-    events.account_frozen_event(complaint=complaint, actor=actor)
+    events.account_frozen_event(complaint=complaint, actor=actor, at=complaint.received_at)
 
 
 @transaction.atomic

@@ -10,12 +10,13 @@ import json
 import logging
 import os
 import uuid
-from pathlib import Path
 
 import requests
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from core.storage import private_dir
 
 from . import OutcomeUnknown
 
@@ -37,8 +38,7 @@ class FileSmsBackend(SmsBackend):
     """Development: one JSON file per message under settings.SMS_FILE_PATH."""
 
     def send(self, *, to: str, body: str, reference: str) -> str:
-        folder = Path(settings.SMS_FILE_PATH)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = private_dir(settings.SMS_FILE_PATH)  # 0700, an existing one tightened too
         message_id = f"file-{uuid.uuid4().hex}"
         payload = {
             "id": message_id,

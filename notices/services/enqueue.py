@@ -30,7 +30,7 @@ from ..enums import EXTERNAL_CHANNELS, Channel, NoticeStatus
 from ..events import event_validate
 from ..models import Notice
 from ..render import notice_render, redacted_context
-from .bulk import history_and_trail
+from .bulk import history_and_trail, notices_insert
 from .publish import publish_on_commit
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _insert_once(notices: list[Notice], *, actor: User, reason: str) -> list[Not
     if fresh:
         try:
             with transaction.atomic():  # a savepoint: a concurrent insert must not break us
-                Notice.objects.bulk_create(fresh)
+                notices_insert(fresh)
         except IntegrityError:
             # Lost a race with a concurrent enqueue of the same keys: take theirs.
             existing = {

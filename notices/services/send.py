@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -37,7 +37,7 @@ from core.roles import MANAGER
 
 from ..backends import OutcomeUnknown
 from ..backends.sms import sms_backend
-from ..backends.smtp import email_send
+from ..backends.smtp import email_send, smtp_executor
 from ..enums import Channel, NoticeStatus
 from ..hooks import on_expired
 from ..models import Notice
@@ -326,6 +326,27 @@ def _notices_record_sent(attempts: Sequence[_Attempt], *, actor: User) -> int:
     return len(rows)
 
 
+def _attempts(claimed: Sequence[Notice]) -> Iterator[_Attempt]:
+    """Each claimed notice's one attempt, in order. Emails go out on the worker's SMTP threads
+    (several pooled connections at once) when it has them; anything else here, one by one."""
+    executor = smtp_executor() if len(claimed) > 1 else None
+    if executor is None:
+        yield from map(_attempt, claimed)
+        return
+    futures = {
+        index: executor.submit(_attempt, notice)
+        for index, notice in enumerate(claimed)
+        if notice.channel == Channel.EMAIL
+    }
+    try:
+        for index, notice in enumerate(claimed):
+            future = futures.get(index)
+            yield future.result() if future is not None else _attempt(notice)
+    finally:  # the caller stopped early (an error recording): start no further sends
+        for future in futures.values():
+            future.cancel()
+
+
 def notices_send_batch(*, notice_ids: Sequence[int], actor: User | None = None) -> dict[str, int]:
     """Send many notices (a `notices.send_batch` task): claimed together, each delivered over
     the pooled connection, successes recorded together every RECORD_EVERY sends, any other
@@ -335,8 +356,7 @@ def notices_send_batch(*, notice_ids: Sequence[int], actor: User | None = None) 
     result = BatchResult()
     claimed = _notices_claim_batch(notice_ids=notice_ids, actor=actor, result=result)
     done: list[_Attempt] = []
-    for notice in claimed:
-        attempt = _attempt(notice)
+    for attempt in _attempts(claimed):
         if attempt.error:
             status = _notice_record_attempt(attempt, actor=actor).status
             setattr(result, status, getattr(result, status, 0) + 1)

@@ -94,7 +94,7 @@ def test_from_the_queue_to_a_drafted_decision_in_three_loads_then_approved(
     form.locator("input[name=compensation_amount]").fill("50")
     form.locator("textarea[name=compensation_reason]").fill("风险赔付")
     page.click("[data-testid=submit-decide]")  # 3: decide (a POST, back to the case page)
-    expect(page.locator("[data-testid=case-status]")).to_contain_text("待审批")
+    expect(page.locator("[data-testid=case-status]")).to_contain_text("待复核")
     assert len(loads) <= 3, loads
     assert all(f"/complaint/{complaint.pk}/change/" in url for url in loads), loads
     complaint.refresh_from_db()

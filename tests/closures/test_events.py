@@ -114,7 +114,8 @@ def test_the_why_column_shows_what_each_event_names(system_user, agent, reviewer
     risk = closed_by_risk(
         account=CreditAccountFactory(), proposer=agent, approver=reviewer, actor=system_user
     )
-    assert risk.events.get(kind=Kind.NOTICE_SENT).summary == "closure.notice"
+    with translation.override("en"):  # the notice by its label, not its code
+        assert risk.events.get(kind=Kind.NOTICE_SENT).summary == "Closure notice"
     assert risk.events.get(kind=Kind.APPROVED).summary == "evidence is clear"
 
 

@@ -73,8 +73,9 @@ def test_detail_is_scoped_and_shows_only_visible_events(system_user):
     assert "请提供截图" in html and "内部备注-秘密" not in html
     # The timeline names the channel and the disputed record (from the events' typed fields).
     with translation.override(settings.LANGUAGE_CODE):
-        received = f"{EventType.RECEIVED.label}: {Channel.PORTAL.label}"
-        disputed = f"{EventType.LOAN_DISPUTED.label}: {loans[0].reference}"
+        # "label：value" with the language's own separator (a full-width colon in Chinese).
+        received = f"{EventType.RECEIVED.label}：{Channel.PORTAL.label}"
+        disputed = f"{EventType.LOAN_DISPUTED.label}：{loans[0].reference}"
     assert received in html and disputed in html
     assert Notice.objects.filter(event="complaint.message").exists()
     assert CaseEvent.objects.filter(complaint=mine, type="message", customer_visible=True).exists()

@@ -10,6 +10,7 @@ import asyncio
 import email
 import email.policy
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -85,6 +86,7 @@ def smtp(settings):
     settings.EMAIL_USE_TLS = False
     settings.EMAIL_HOST_USER = ""
     settings.EMAIL_HOST_PASSWORD = ""
+    settings.NOTICES_SMTP_CONNECTIONS = 1  # one pooled connection; the threaded test sets 4
     pool_close()
     yield sink
     pool_close()
@@ -235,6 +237,37 @@ def test_batch_reuses_one_connection_and_a_drop_midway_sends_nothing_twice(
         ("notices.notice.update", "sending, attempt 1"),
         ("notices.notice.update", "sent"),
     ]
+
+
+def test_a_batch_over_four_connections_sends_each_once_and_a_drop_loses_only_its_own(
+    smtp, system_user, manager, settings
+):
+    from tests.factories import CustomerFactory
+
+    settings.NOTICES_SMTP_CONNECTIONS = 4
+    smtp.delay = 0.1  # each answer waits: the four connections are open at the same time
+    customers = [CustomerFactory(preferred_language="en") for _ in range(12)]
+    notices = notice_enqueue_many(
+        event="test.hello",
+        recipients=[(c.user, {"name": f"N{i}", "text": "t"}) for i, c in enumerate(customers)],
+        actor=system_user,
+        channels=("email",),
+    )
+    ids = [n.pk for n in notices]
+    smtp.drop_after = {5}  # whichever thread carries the fifth message loses its answer
+    started = time.monotonic()
+    result = notices_send_batch(notice_ids=ids)
+    elapsed = time.monotonic() - started
+    assert result == {"sent": 11, "retry": 0, "failed": 0, "unknown": 1, "expired": 0, "skipped": 0}
+    assert 4 <= smtp.connections <= 5  # one per thread, and one reopened after the drop
+    assert elapsed < 12 * 0.1  # not one after the other
+    assert sorted(smtp.message_ids()) == sorted(f"<notice-{i}@example.com>" for i in ids)
+    statuses = list(Notice.objects.filter(pk__in=ids).values_list("status", flat=True))
+    assert sorted(statuses) == sorted([NoticeStatus.SENT] * 11 + [NoticeStatus.UNKNOWN])
+    # Redelivered or swept: nothing goes out twice.
+    assert notices_send_batch(notice_ids=ids)["skipped"] == 12
+    notices_sweep()
+    assert len(smtp.message_ids()) == 12
 
 
 def test_a_pooled_connection_closed_by_the_server_is_reopened_without_a_retry(

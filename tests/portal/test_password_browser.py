@@ -135,8 +135,15 @@ def test_large_attachment_refused_before_sending_and_counter(page, system_user):
     )
     expect(page.locator("[data-testid=file-too-large]")).to_be_visible()
     shot(page, "appeal-file-too-large-zh")
+    # Sending is refused while the file is chosen: nothing is filed, the message stays.
     page.click("[data-testid=submit-appeal]")
-    # The file was taken off before sending: the appeal goes without it, grounds whole.
+    page.wait_for_timeout(300)
+    assert "/appeals/new/" in page.url and not Appeal.objects.filter(closure=closure).exists()
+    expect(page.locator("[data-testid=file-too-large]")).to_be_visible()
+    # Without the file, the appeal goes, grounds whole.
+    page.set_input_files("input[name=attachment]", files=[])
+    expect(page.locator("[data-testid=file-too-large]")).to_have_count(0)
+    page.click("[data-testid=submit-appeal]")
     page.wait_for_url("**/portal/appeals/AP*/")
     appeal = Appeal.objects.get(closure=closure)
     assert appeal.grounds == grounds and not appeal.attachment

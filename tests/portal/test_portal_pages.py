@@ -261,3 +261,14 @@ def test_money_reads_with_thousands_separators_in_both_languages(client, login_a
     body = client.get(_account_page(account) + suffix).content.decode()
     assert f'lang="{lang}"' in body
     assert "¥20,000.00" in body and "¥20000.00" not in body
+
+
+def test_the_language_switch_keeps_the_pages_query(client, login_as):
+    """Switching language on page 2 of a loan list (or any filtered page) stays on that page."""
+    customer, account, _ = customer_with_account(loans=1)
+    login_as(customer.user)
+    html = client.get(_account_page(account), {"before": "123", "q": "a&b"}).content.decode()
+    assert 'href="?before=123&amp;q=a%26b&amp;lang=en"' in html
+    client.cookies["django_language"] = "en"
+    html = client.get(_account_page(account), {"before": "123"}).content.decode()
+    assert 'href="?before=123&amp;lang=zh-hans"' in html

@@ -53,3 +53,5 @@ class Command(BaseCommand):
             f"{report.customers_skipped} already present ({report.rows_written} rows written, "
             "history included)."
         )
+        for walk, outcome in report.walks.items():
+            write(f"Demo walk {walk}: {outcome}")

@@ -113,9 +113,11 @@
 
   function attachFileCheck(input) {
     input.addEventListener("change", function () {
+      // The file stays chosen and the message stays shown: sending is refused (guardForm)
+      // until another file is chosen. Emptying the input instead let the next click send the
+      // text alone, without the file the customer meant, and took the message away.
       if (tooLarge(input)) {
         fileError(input, message("file-too-large", {}));
-        input.value = "";
       } else {
         fileError(input, "");
       }
