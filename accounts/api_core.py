@@ -30,8 +30,8 @@ from core.api_auth import ERROR_RESPONSE_SCHEMA
 
 from .enums import LoanChannel, LoanKind
 from .models import CreditAccount
-from .partners import register_snapshot
 from .services import ingest
+from .services.partners import partner_interface_precheck
 
 CORE_PERMISSION = "accounts.feed_ledger"
 
@@ -285,14 +285,20 @@ class CoreAuthorizationCheckApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if not CreditAccount.objects.filter(number=values["account"]).exists():
+        account = CreditAccount.objects.filter(number=values["account"]).first()
+        if account is None:
             return error_response(
                 code="unknown_account",
                 message=_("No account has this number."),
                 http_status=status.HTTP_400_BAD_REQUEST,
                 fields={"account": [_("Unknown account.")]},
             )
-        code = register_snapshot().refusal(
-            values["partner_interface"], values["kind"], values["channel"], values["amount"]
+        code = partner_interface_precheck(
+            actor=request.user,
+            account=account,
+            interface_code=values["partner_interface"],
+            kind=values["kind"],
+            channel=values["channel"],
+            amount=values["amount"],
         )
         return Response({"allowed": False, "code": code} if code else {"allowed": True})

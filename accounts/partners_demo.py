@@ -42,7 +42,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from core.activity import activity_record
 from core.audit import save_with_history, system_actor
 from core.clock import local_date
 from core.stepup import stepup_record
@@ -50,7 +49,6 @@ from core.stepup import stepup_record
 from . import hooks
 from .enums import AuthMethod, LoanChannel, LoanKind, PartnerAuditResult, PartnerChangeAction
 from .models import CreditAccount, PartnerInterface, PartnerInterfaceChange, User
-from .partners import register_snapshot
 from .services import ingest
 from .services import partners as partner_services
 
@@ -329,20 +327,18 @@ def _precheck_refused(*, interface: PartnerInterface, account: CreditAccount, no
     """The core's pre-check (the same answer as POST /api/v1/core/authorizations/check/) for a
     cash loan through the suspended interface, kept in the activity trail on the interface."""
     amount = Decimal("3000.00")
-    code = register_snapshot().refusal(QUICKCASH, LoanKind.CASH, LoanChannel.PARTNER_API, amount)
+    when = _at(now, PRECHECK_AT)
+    code = partner_services.partner_interface_precheck(
+        actor=system_actor("lending-core"),
+        account=account,
+        interface_code=QUICKCASH,
+        kind=LoanKind.CASH,
+        channel=LoanChannel.PARTNER_API,
+        amount=amount,
+        note=f"demo: at {when:%Y-%m-%d %H:%M} the lending core's ",
+    )
     if code is None:
         raise RuntimeError("seed_demo: the pre-check let a loan through a suspended interface")
-    when = _at(now, PRECHECK_AT)
-    activity_record(
-        actor=system_actor("lending-core"),
-        action="accounts.partnerinterface.precheck_refused",
-        obj=interface,
-        label=interface.code,
-        reason=(
-            f"demo: the lending core's pre-check at {when:%Y-%m-%d %H:%M} refused a cash loan of "
-            f"¥{amount:,.2f} on account {account.number_masked} through {QUICKCASH}: {code}"
-        ),
-    )
     return code
 
 

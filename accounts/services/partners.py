@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.activity import activity_record
 from core.audit import REASON_MAX_LENGTH, save_with_history
 from core.clock import local_date
 from core.errors import ApplicationError, Forbidden, NotFound
@@ -43,6 +44,7 @@ from ..enums import (
     PartnerInterfaceStatus,
 )
 from ..models import PartnerInterface, PartnerInterfaceChange, User
+from ..partners import register_snapshot
 
 PERM_MANAGE = "accounts.manage_partner_interface"
 PERM_AUDIT = "accounts.audit_partner_interface"
@@ -407,3 +409,39 @@ def _decide_check(change: PartnerInterfaceChange, *, actor: User) -> None:
             _("You proposed this change: another person must decide it (four eyes)."),
             code="maker_checker",
         )
+
+
+PRECHECK_REFUSED = "accounts.partnerinterface.precheck_refused"
+
+
+def partner_interface_precheck(
+    *,
+    actor: User,
+    account: Any,
+    interface_code: str,
+    kind: str,
+    channel: str,
+    amount: Decimal,
+    note: str = "",
+) -> str | None:
+    """The lending core's question before it grants a loan (POST
+    /api/v1/core/authorizations/check/): None when the register allows it, else the refusal's
+    code. A refusal is kept in the activity trail on the interface (who asked, for which
+    account, kind, channel and amount), so an incident review sees what the register stopped."""
+    code = register_snapshot().refusal(interface_code, kind, channel, amount)
+    if code is None:
+        return None
+    interface = PartnerInterface.objects.filter(code=interface_code).first()
+    activity_record(
+        actor=actor,
+        action=PRECHECK_REFUSED,
+        obj=interface,
+        object_type="" if interface is not None else "accounts.partnerinterface",
+        object_id="" if interface is not None else interface_code[:64],
+        label=interface_code[:200],
+        reason=(
+            f"{note}pre-check refused a {kind} loan of ¥{amount:,.2f} through {interface_code} "
+            f"({channel}) on account {account.number_masked}: {code}"
+        )[:REASON_MAX_LENGTH],
+    )
+    return code

@@ -103,7 +103,8 @@ def test_the_interface_is_suspended_after_the_alert_and_resumed_after_an_audit(s
     (refusal,) = ActivityEntry.objects.filter(
         action="accounts.partnerinterface.precheck_refused", object_id=str(interface.pk)
     )
-    assert refusal.reason.endswith(f"through {QUICKCASH}: interface_suspended")
+    assert f"through {QUICKCASH} (partner_api)" in refusal.reason
+    assert refusal.reason.endswith(": interface_suspended")
     assert refusal.actor_username == "system:lending-core"
     assert (
         register_snapshot().refusal(QUICKCASH, LoanKind.CASH, LoanChannel.PARTNER_API, 3000) is None

@@ -155,6 +155,14 @@ def test_loan_breaking_the_register_is_stored_flagged_and_alerted(core, core_use
         format="json",
     )  # fmt: skip
     assert check.json() == {"allowed": False, "code": "interface_suspended"}
+    # The refusal is on record, on the interface, with who asked and for what.
+    from core.models import ActivityEntry
+
+    (refused,) = ActivityEntry.objects.filter(action="accounts.partnerinterface.precheck_refused")
+    interface = PartnerInterface.objects.get(code="PI-QUICK")
+    assert refused.object_id == str(interface.pk) and refused.object_label == "PI-QUICK"
+    assert refused.actor_id == core_user.pk
+    assert "¥100.00" in refused.reason and "interface_suspended" in refused.reason
     r = core.post("/api/v1/core/loans/", item, format="json")
     assert r.status_code == 201 and r.json()["flags"] == ["interface_suspended"]
     loan = LoanRecord.objects.get(pk=r.json()["id"])
@@ -168,6 +176,7 @@ def test_loan_breaking_the_register_is_stored_flagged_and_alerted(core, core_use
         format="json",
     )  # fmt: skip
     assert unflagged.json() == {"allowed": True}
+    assert ActivityEntry.objects.filter(action__endswith="precheck_refused").count() == 1
 
 
 def test_loan_on_a_closed_account_is_stored_and_flagged(core):

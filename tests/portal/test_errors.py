@@ -209,6 +209,8 @@ def test_portal_lockout_page_is_styled_and_offers_a_reset(client):
     assert "/static/portal/portal.css" in body and 'data-testid="locked-out"' in body
     assert 'href="/portal/password-reset/"' in body
     assert zh("Too many failed sign-in attempts. Try again in 15 minutes.") in body
+    # The portal's language switch and footer, as on every other portal page.
+    assert 'href="/portal/login/?lang=en"' in body and 'class="site-footer"' in body
 
 
 def test_admin_lockout_page_offers_no_customer_reset(client):
