@@ -41,7 +41,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -454,16 +454,35 @@ def customers_ingest(
     return _segmented(items, lambda run: _customers_run(actor=actor, items=run, reason=reason))
 
 
+def _parsed(
+    items: list[Any], parse: Callable[[Any], Any]
+) -> tuple[list[ItemResult | None], dict[int, Any]]:
+    """(a result slot per item, the parsed items by index): an item that does not parse gets
+    its refusal in its slot at once."""
+    results: list[ItemResult | None] = [None] * len(items)
+    parsed: dict[int, Any] = {}
+    for i, item in enumerate(items):
+        try:
+            parsed[i] = parse(item)
+        except ItemError as exc:
+            results[i] = exc.result(_reference_of(item))
+    return results, parsed
+
+
+def _booked(model: type[models.Model], parsed: dict[int, Any]) -> dict[str, tuple[int, str]]:
+    """reference -> (pk, core hash) of the parsed items' references already booked."""
+    return {
+        ref: (pk, digest)
+        for ref, pk, digest in model.objects.filter(
+            reference__in=[p.reference for p in parsed.values()]
+        ).values_list("reference", "pk", "core_hash")
+    }
+
+
 @transaction.atomic
 def _customers_run(*, actor: User, items: list[Any], reason: str) -> list[ItemResult]:
     now = timezone.now()
-    results: list[ItemResult | None] = [None] * len(items)
-    parsed: dict[int, _CustomerItem] = {}
-    for i, item in enumerate(items):
-        try:
-            parsed[i] = _customer_parse(item)
-        except ItemError as exc:
-            results[i] = exc.result(_reference_of(item))
+    results, parsed = _parsed(items, _customer_parse)
     refs = [p.reference for p in parsed.values()]
     existing = {
         c.core_reference: c
@@ -781,19 +800,8 @@ def loans_ingest(
 @transaction.atomic
 def _loans_run(*, actor: User, items: list[Any], reason: str) -> list[ItemResult]:
     now = timezone.now()
-    results: list[ItemResult | None] = [None] * len(items)
-    parsed: dict[int, _LoanItem] = {}
-    for i, item in enumerate(items):
-        try:
-            parsed[i] = _loan_parse(item, now)
-        except ItemError as exc:
-            results[i] = exc.result(_reference_of(item))
-    known = {
-        ref: (pk, digest)
-        for ref, pk, digest in LoanRecord.objects.filter(
-            reference__in=[p.reference for p in parsed.values()]
-        ).values_list("reference", "pk", "core_hash")
-    }
+    results, parsed = _parsed(items, lambda item: _loan_parse(item, now))
+    known = _booked(LoanRecord, parsed)
     accounts = _accounts_locked(
         [p.account for p in parsed.values()] + [a for p in parsed.values() for a in p.auth_accounts]
     )
@@ -953,19 +961,8 @@ def repayments_ingest(
 @transaction.atomic
 def _repayments_run(*, actor: User, items: list[Any], reason: str) -> list[ItemResult]:
     now = timezone.now()
-    results: list[ItemResult | None] = [None] * len(items)
-    parsed: dict[int, _RepaymentItem] = {}
-    for i, item in enumerate(items):
-        try:
-            parsed[i] = _repayment_parse(item, now)
-        except ItemError as exc:
-            results[i] = exc.result(_reference_of(item))
-    known = {
-        ref: (pk, digest)
-        for ref, pk, digest in Repayment.objects.filter(
-            reference__in=[p.reference for p in parsed.values()]
-        ).values_list("reference", "pk", "core_hash")
-    }
+    results, parsed = _parsed(items, lambda item: _repayment_parse(item, now))
+    known = _booked(Repayment, parsed)
     accounts = _accounts_locked(p.account for p in parsed.values() if p.reference not in known)
     named = dict(
         LoanRecord.objects.filter(
