@@ -99,6 +99,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "backoffice.urls"
+# Django's form renderer with the common widgets drawn in Python, same markup (core/form_renderer.py).
+FORM_RENDERER = "core.form_renderer.FastFormRenderer"
 WSGI_APPLICATION = "backoffice.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -148,7 +150,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading a user's permissions and roles in one query per request.
+    "core.permissions.PermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -200,6 +203,9 @@ MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=6 * 1024 * 10
 PORTAL_UPLOAD_MAX_BODY_BYTES = env.int("PORTAL_UPLOAD_MAX_BODY_BYTES", default=25 * 1024 * 1024)
 
 LOGIN_URL = "portal:login"
+# Sessions are read from the cache (Redis in production, CACHE_URL), written through to the
+# database: one query less on every signed-in page, and a session outlives a cache flush.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -63,6 +63,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.errors import ApplicationError
 from core.forms import reason_field
+from core.permissions import user_group_names
 from core.roles import AUDITOR
 
 # A filtered changelist counts at most this many rows; past it the count is an estimate.
@@ -70,14 +71,8 @@ COUNT_CAP = 10_000
 
 
 def user_is_auditor(user: Any) -> bool:
-    """True for members of the auditor role (cached on the user object for the request)."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    cached = getattr(user, "_backoffice_is_auditor", None)
-    if cached is None:
-        cached = user.groups.filter(name=AUDITOR).exists()
-        user._backoffice_is_auditor = cached
-    return cached
+    """True for members of the auditor role (read with the permissions, once per request)."""
+    return AUDITOR in user_group_names(user)
 
 
 class LargeTablePaginator(Paginator):

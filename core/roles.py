@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from .permissions import user_group_names
+
 AGENT = "agent"
 REVIEWER = "reviewer"
 MANAGER = "manager"
@@ -22,7 +24,7 @@ ROLE_LABELS = {
 
 
 def user_role(user) -> str | None:
-    names = {g.name for g in user.groups.all()}
+    names = user_group_names(user)
     for role in (MANAGER, REVIEWER, RISK_OFFICER, AGENT, AUDITOR):
         if role in names:
             return role

@@ -63,7 +63,7 @@ def redis_url(worker_id) -> str:
 
 # --- Signed-in clients -----------------------------------------------------------------------
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "core.permissions.PermissionBackend"
 
 
 @pytest.fixture(autouse=True)

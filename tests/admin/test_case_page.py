@@ -81,6 +81,8 @@ def test_the_case_page_stays_within_its_query_budget(staff_client, system_user, 
     own, conversation = _case_queries(client, complaint)
     assert len(own) <= CASE_QUERY_BUDGET, "\n".join(q[:120] for q in own)
     assert len(conversation) <= CONVERSATION_QUERY_CEILING, conversation
+    # And the whole page, the conversation included, within the same 12.
+    assert len(own) + len(conversation) <= CASE_QUERY_BUDGET, "\n".join(own + conversation)
     body = client.get(_case_url(complaint)).content.decode()
     assert body.count('data-testid="disputed-') == 2
     assert body.count('data-testid="decide-') == 2

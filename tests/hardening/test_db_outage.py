@@ -51,7 +51,7 @@ user = UserFactory(username="outage-customer")
 account = CreditAccountFactory(customer=CustomerFactory(user=user))
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = "core.permissions.PermissionBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.save()
 print(json.dumps({

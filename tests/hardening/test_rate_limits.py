@@ -30,7 +30,7 @@ from tests.factories.complaints import account_with_loans
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "core.permissions.PermissionBackend"
 
 
 def _client(user, ip: str = "10.1.1.1") -> Client:

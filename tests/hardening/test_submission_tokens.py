@@ -19,7 +19,7 @@ from complaints.models import Complaint
 from core.portal import SUBMISSION_TOKEN_FIELD
 from tests.factories.complaints import account_with_loans
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "core.permissions.PermissionBackend"
 TOKEN_RE = re.compile(rf'name="{SUBMISSION_TOKEN_FIELD}" value="([A-Za-z0-9_-]+)"')
 
 

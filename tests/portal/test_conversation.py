@@ -43,7 +43,7 @@ def case(system_user):
 
 def _customer_client(complaint) -> Client:
     client = Client()
-    client.force_login(complaint.customer.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(complaint.customer.user, backend="core.permissions.PermissionBackend")
     return client
 
 
@@ -133,7 +133,7 @@ def test_my_appeals_lists_only_my_appeals(system_user):
     other, _ = account_with_loans(actor=system_user)
     theirs = appealed(other)
     client = Client()
-    client.force_login(account.customer.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(account.customer.user, backend="core.permissions.PermissionBackend")
     resp = client.get("/portal/appeals/")
     assert resp.status_code == 200
     body = resp.content.decode()

@@ -112,7 +112,7 @@ def customer_of(state: dict) -> Any:
 
 def portal_client(desk: Desk, user: Any) -> Client:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="core.permissions.PermissionBackend")
     return client
 
 
