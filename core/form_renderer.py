@@ -156,43 +156,51 @@ def _input_option(option: Mapping[str, Any]) -> str:
     return f"<label{label_for}>{field} {_v(option['label'])}</label>\n"
 
 
-def _select(widget: Mapping[str, Any], option_html: Callable[[Mapping], str | None]) -> str | None:
-    parts = [f'<select name="{_v(widget["name"])}"{_attrs(widget["attrs"])}>']
-    for group_name, group_choices, _index in widget["optgroups"]:
-        if group_name:
-            parts.append(f'\n  <optgroup label="{_v(group_name)}">')
-        for option in group_choices:
-            html = option_html(option)
-            if html is None:
-                return None
-            parts.append("\n  " + html)
-        if group_name:
-            parts.append("\n  </optgroup>")
-    parts.append("\n</select>\n")
-    return "".join(parts)
+OptionHTML = Callable[[Mapping], "str | None"]
 
 
-def _multiple(
-    widget: Mapping[str, Any], option_html: Callable[[Mapping], str | None]
+def _grouped(
+    optgroups: Any, option_html: OptionHTML, *, opening: str, closing: str, each: str
 ) -> str | None:
-    attrs = widget["attrs"]
-    id_, css = _lookup(attrs, "id"), _lookup(attrs, "class")
-    parts = ["<div"]
-    if id_:
-        parts.append(f' id="{_v(id_)}"')
-    parts.append(f' class="{_v(css)}">' if css else ">")
-    for group, options, _index in widget["optgroups"]:
+    """The options of `optgroups`, a group's `opening` (formatted with its label) and
+    `closing` around its options, each option's markup formatted into `each`; None when an
+    option's template is not drawn here."""
+    parts = []
+    for group, options, _index in optgroups:
         if group:
-            parts.append(f"\n  <div><label>{_v(group)}</label>")
+            parts.append(opening.format(_v(group)))
         for option in options:
             html = option_html(option)
             if html is None:
                 return None
-            parts.append(f"<div>\n    {html}</div>")
+            parts.append(each.format(html))
         if group:
-            parts.append("\n  </div>")
-    parts.append("\n</div>\n")
+            parts.append(closing)
     return "".join(parts)
+
+
+def _select(widget: Mapping[str, Any], option_html: OptionHTML) -> str | None:
+    options = _grouped(
+        widget["optgroups"], option_html,
+        opening='\n  <optgroup label="{}">', closing="\n  </optgroup>", each="\n  {}",
+    )  # fmt: skip
+    if options is None:
+        return None
+    return f'<select name="{_v(widget["name"])}"{_attrs(widget["attrs"])}>{options}\n</select>\n'
+
+
+def _multiple(widget: Mapping[str, Any], option_html: OptionHTML) -> str | None:
+    options = _grouped(
+        widget["optgroups"], option_html,
+        opening="\n  <div><label>{}</label>", closing="\n  </div>", each="<div>\n    {}</div>",
+    )  # fmt: skip
+    if options is None:
+        return None
+    attrs = widget["attrs"]
+    id_, css = _lookup(attrs, "id"), _lookup(attrs, "class")
+    shown_id = f' id="{_v(id_)}"' if id_ else ""
+    shown_class = f' class="{_v(css)}"' if css else ""
+    return f"<div{shown_id}{shown_class}>{options}\n</div>\n"
 
 
 def _label(context: Mapping[str, Any]) -> str:
