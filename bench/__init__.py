@@ -103,7 +103,7 @@ def manager_session_cookie() -> str:
     )
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "core.permissions.PermissionBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session["otp_device_id"] = device.persistent_id
     session.save()
