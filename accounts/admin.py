@@ -243,6 +243,8 @@ class CustomerAdmin(SearchMixin, DomainAdmin):
         view, which refuses it."""
         if request.method not in ("GET", "HEAD"):
             return super().change_view(request, object_id, form_url, extra_context)
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # before the look-up, as Django's: no id is told to exist
         customer = self.get_object(request, unquote(object_id))
         if customer is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)

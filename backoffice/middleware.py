@@ -127,14 +127,19 @@ class NulByteMiddleware:
     """No URL or filter of ours can hold a NUL byte, and PostgreSQL refuses one in any text
     (psycopg's DataError, a 500). So a NUL in the path answers 404 and one in a query parameter
     400, before any view, filter or admin changelist sees it: the API with the error body of
-    CONTRACT.md, pages with the site's 404/400 page. (Form and JSON fields are refused by
-    Django's and DRF's own null-character validators.)"""
+    CONTRACT.md, pages with the site's 404/400 page; one in the User-Agent is dropped. (Form
+    and JSON fields are refused by Django's and DRF's own null-character validators; the
+    session cookie by core.sessions.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         api = request.path.startswith("/api/")
+        # The lockout's records of failed sign-ins keep the browser's name: no NUL in it.
+        agent = request.META.get("HTTP_USER_AGENT", "")
+        if "\x00" in agent:
+            request.META["HTTP_USER_AGENT"] = agent.replace("\x00", "")
         if "\x00" in request.path:
             if api:
                 return error_json(status=404, code="not_found", message=_("Not found."))

@@ -205,7 +205,7 @@ PORTAL_UPLOAD_MAX_BODY_BYTES = env.int("PORTAL_UPLOAD_MAX_BODY_BYTES", default=2
 LOGIN_URL = "portal:login"
 # Sessions are read from the cache (Redis in production, CACHE_URL), written through to the
 # database: one query less on every signed-in page, and a session outlives a cache flush.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "core.sessions"  # cached_db; only keys of its own form (core/sessions.py)
 SESSION_COOKIE_AGE = 60 * 60 * 8
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

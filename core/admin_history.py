@@ -10,11 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 
 
 class ReadOnlyHistoryMixin:
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        # simple_history filters the history by the raw id before any look-up: an id that is
+        # not one of the model's (`abc`) would reach PostgreSQL and answer a 500.
+        try:
+            pk = self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError as exc:
+            raise Http404 from exc
+        if isinstance(pk, int) and not -(2**63) <= pk < 2**63:
+            raise Http404  # beyond a bigint
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(
         self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
     ) -> HttpResponse:

@@ -6,6 +6,7 @@ core.activity.ActivityContextMiddleware) for code that needs its session without
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -33,8 +34,16 @@ def client_ip(request: HttpRequest) -> str:
         if part.strip()
     ]
     if len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return forwarded[0] if forwarded else remote
+        candidate = forwarded[-proxies]
+    else:
+        candidate = forwarded[0] if forwarded else remote
+    # Written to inet columns (the unmask log, the lockout's records): a value that is no
+    # address (a request that bypassed or shortened the proxy chain) counts as the peer's.
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return remote
+    return candidate
 
 
 def lockout_response(request: HttpRequest, *args, **kwargs) -> HttpResponse:
