@@ -5,16 +5,27 @@ here only until the other apps' callers use accounts.locks (the lead removes it 
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import F, OuterRef, QuerySet
+from django.db.models.functions import JSONObject
 from django.http import Http404
 
 from .locks import account_for_update
-from .models import AccountCredit, CreditAccount, Customer, LoanRecord, User
+from .models import (
+    AccountCredit,
+    BureauSubmission,
+    CreditAccount,
+    CreditReportCorrection,
+    Customer,
+    LoanRecord,
+    User,
+)
 
 __all__ = [
     "account_for_update",  # re-export, see above
     "account_for_user",
     "accounts_for_user",
+    "corrections_with_submissions",
     "credits_for_account",
     "customer_for_user",
     "loans_for_account",
@@ -60,3 +71,43 @@ def credits_for_account(*, account: CreditAccount, limit: int = 50) -> list[Acco
     return list(
         AccountCredit.objects.filter(account=account).order_by("-created_at", "-pk")[:limit]
     )
+
+
+# What a list of a correction's bureau messages shows of each (staff pages).
+_SUBMISSION_SHOWN = (
+    "id",
+    "message",
+    "outcome",
+    "status",
+    "sent_at",
+    "acknowledged_at",
+    "bureau_reference",
+    "last_error",
+)
+
+
+def corrections_with_submissions(*, origin: str) -> list[CreditReportCorrection]:
+    """The credit-report objections and corrections of `origin`, each with its loan record and
+    its messages to the bureau (`.submissions_shown`, oldest first, the fields above), in one
+    query: the messages come as one JSON array column of each correction's row."""
+    submissions = (
+        BureauSubmission.objects.filter(correction=OuterRef("pk"))
+        .order_by("pk")
+        .values(shown=JSONObject(**{name: F(name) for name in _SUBMISSION_SHOWN}))
+    )
+    corrections = list(
+        CreditReportCorrection.objects.filter(origin=origin)
+        .select_related("loan")
+        .annotate(submission_rows=ArraySubquery(submissions))
+        .order_by("pk")
+    )
+    fields = {name: BureauSubmission._meta.get_field(name) for name in _SUBMISSION_SHOWN}
+    for correction in corrections:
+        correction.submissions_shown = [
+            BureauSubmission(
+                correction=correction,
+                **{name: fields[name].to_python(value) for name, value in row.items()},
+            )
+            for row in correction.submission_rows or ()
+        ]
+    return corrections

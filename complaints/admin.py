@@ -30,7 +30,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from accounts.models import CreditAccount, CreditReportCorrection, Customer, LoanRecord, User
+from accounts.models import CreditAccount, Customer, LoanRecord, User
+from accounts.selectors import corrections_with_submissions
 from core.admin_helpers import DomainAdmin, user_is_auditor
 from core.errors import ApplicationError
 from core.forms import form_add_application_error
@@ -386,17 +387,25 @@ class ComplaintAdmin(DomainAdmin):
     # case nobody drafted, approved, asked an extension for or replied to a regulator on).
     CASE_STAFF = ("drafted_by", "approved_by", "extension_requested_by", "regulator_replied_by")
 
-    def _case(self, request: HttpRequest, pk: Any, *related: str) -> Complaint:
+    def _case(self, request: HttpRequest, pk: Any, *related: str, staff: bool = True) -> Complaint:
+        """The case with `related`; with the assignee, the other staff shown (CASE_STAFF) too,
+        unless `staff` is False (the case page takes them from its timeline)."""
         if not str(pk).isdigit():
             raise Http404
         complaint = get_object_or_404(self.get_queryset(request).select_related(*related), pk=pk)
-        if "assignee" in related:
+        if "assignee" in related and staff:
             self._attach_case_staff(complaint)
         return complaint
 
-    def _attach_case_staff(self, complaint: Complaint) -> None:
+    def _attach_case_staff(self, complaint: Complaint, timeline: list[Any] = ()) -> None:
+        """CASE_STAFF set on the complaint from the users already read (the assignee, and the
+        actors of the timeline's events: the drafter drafted, the approver approved, ...); the
+        others in one query."""
         ids = {getattr(complaint, f"{name}_id") for name in self.CASE_STAFF} - {None}
         known = {complaint.assignee_id: complaint.assignee} if complaint.assignee_id else {}
+        for event in timeline:
+            if event.actor_id is not None:
+                known.setdefault(event.actor_id, event.actor)
         missing = ids - known.keys()
         users = {**known, **(User.objects.in_bulk(missing) if missing else {})}
         for name in self.CASE_STAFF:
@@ -405,7 +414,7 @@ class ComplaintAdmin(DomainAdmin):
                 setattr(complaint, name, users[user_id])
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        complaint = self._case(request, object_id, *self.CASE_RELATED)
+        complaint = self._case(request, object_id, *self.CASE_RELATED, staff=False)
         if not self.has_view_permission(request, complaint):
             raise PermissionDenied
         return self._case_response(request, complaint)
@@ -460,11 +469,16 @@ class ComplaintAdmin(DomainAdmin):
                 event.text = ""  # no reason typed: the history's default says nothing
             event.sentence = event_display(event)
             event.status_text = event_status_display(event)
+        self._attach_case_staff(complaint, timeline)
         notices = selectors.complaint_notices(complaint=complaint)
         for notice in notices:
             notice.label = notice_label(notice.event)
-        # Review requests and bureau corrections exist only once a decision was made.
+        # Review requests and bureau corrections exist only once a decision was made; a review
+        # request is written with its timeline event (services.review), and the case's credit
+        # report rows (its `origin`) only for its disputed loan records (services.intake and
+        # services.decision): neither is looked for on a case without them.
         decided = complaint.decided_at is not None
+        reviewed = any(e.type == EventType.REVIEW_REQUESTED for e in timeline)
         return {
             "sla": sla_badge_html(complaint, now),
             "time_left": time_left_text(complaint, now),
@@ -479,16 +493,11 @@ class ComplaintAdmin(DomainAdmin):
             "notices": notices,
             "notes": self._case_notes(complaint, timeline),
             "reviews": list(complaint.reviews.select_related("handler").order_by("pk"))
-            if decided
+            if decided and reviewed
             else [],
             "compensation": getattr(complaint, "compensation", None),
-            "bureau": list(
-                CreditReportCorrection.objects.filter(origin=f"complaint:{complaint.reference}")
-                .select_related("loan")
-                .prefetch_related("bureau_submissions")
-                .order_by("pk")
-            )
-            if decided
+            "bureau": corrections_with_submissions(origin=f"complaint:{complaint.reference}")
+            if decided and items
             else [],
             "description_long": len(complaint.description) > DESCRIPTION_SHOWN,
             "description_shown": DESCRIPTION_SHOWN,

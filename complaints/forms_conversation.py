@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import reason_field
 
 from .models import CannedReply, Complaint
-from .selectors_conversation import canned_replies_for
+from .selectors_conversation import canned_replies_for, canned_replies_offered
 from .services.conversation import BODY_MAX_LENGTH, placeholders_fill, placeholders_unknown
 
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
@@ -81,11 +81,11 @@ class StaffMessageForm(forms.Form):
         super().__init__(*args, **kwargs)
         language = complaint.customer.preferred_language
         field = self.fields["canned_reply"]
-        # One query: the replies read once give the options and their texts (the field's own
-        # choices would read them again, through a server-side cursor); a posted choice is
-        # still checked against the queryset by the field.
+        # The replies read once (from the shared cache, else one query) give the options and
+        # their texts (the field's own choices would read them again, through a server-side
+        # cursor); a posted choice is still checked against the database by the field.
         field.queryset = canned_replies_for(language=language)
-        replies = list(field.queryset)
+        replies = canned_replies_offered(language=language)
         field.widget = CannedReplySelect(
             texts={str(r.pk): placeholders_fill(r.body, complaint) for r in replies},
             attrs={"data-canned-reply": "1"},

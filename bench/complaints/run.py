@@ -42,6 +42,8 @@ from .over_http import WORKERS, HttpUser, gunicorn, staff_login, workers_cpu_sec
 from .seed import SEEDED_NATIONAL_ID, SEEDED_PHONE, SEEDED_TABLES, seed
 
 ADMIN_LIST = "/admin/complaints/complaint/"
+FLOOR_LABEL = "floor: bare admin"
+FLOOR_URL = "/admin/password_change/"
 QUEUES = (
     ("queue: unassigned", "?queue=unassigned"),
     ("queue: mine", "?queue=mine"),
@@ -186,6 +188,13 @@ def _measure_pages(
             "server_cpu": lambda: workers_cpu_seconds(master),
         }
         staff = {**common, "http": agent_http}
+        # The cost of any signed-in admin page on this machine, before its own reads: Django's
+        # own password-change page (the session's user with its permissions, the OTP device, a
+        # three-field form in the admin's layout). No budget: the pages' figures read against it.
+        floor = measure(
+            staff_client, FLOOR_LABEL, [FLOOR_URL], budget_ms=CASE_BUDGET_MS, list_page=False,
+            **staff,
+        )  # fmt: skip
         results = [
             measure(
                 staff_client,
@@ -197,6 +206,7 @@ def _measure_pages(
             )
             for label, query in QUEUES
         ]
+        results.insert(0, floor)
         results.append(
             measure(
                 staff_client,
@@ -332,7 +342,9 @@ def _print_table(results: list[Result]) -> None:
         query_budget = r.query_budget or (LIST_QUERY_BUDGET if r.list_page else None)
         over_queries = query_budget is not None and r.queries > query_budget
         verdict = "ok" if ratio <= 1 and not over_queries else "OVER"
-        if over_queries:
+        if r.name == FLOOR_LABEL:
+            verdict = "reference: no budget"
+        elif over_queries:
             verdict += f" (> {query_budget} queries)"
         print(
             f"{r.name:<20} {r.median_ms:>9.1f} {r.p95_ms:>7.1f} {r.cpu_ms:>8.1f}ms "
@@ -346,12 +358,27 @@ def _print_table(results: list[Result]) -> None:
         "share (time inside the database driver over the request) and slowest query: one "
         "in-process request of the same page)"
     )
+    floor = next((r for r in results if r.name == FLOOR_LABEL), None)
+    if floor is not None:
+        print(
+            f"floor: {FLOOR_URL} (Django's own page: the signed-in user, the OTP device, a "
+            f"three-field form in the admin's layout) answers in {floor.median_ms:.1f} ms "
+            f"median on this machine, {floor.median_ms / CASE_BUDGET_MS:.2f}x the case page's "
+            "budget; each page's median over it: "
+            + ", ".join(
+                f"{r.name} {r.median_ms / floor.median_ms:.1f}x"
+                for r in results
+                if r.name in ("queue: all open", "case page", "customer page", "search: name")
+            )
+        )
     print()
 
 
 def _print_explanations(results: list[Result], *, explain_all: bool) -> None:
     """For each page over budget (or all): its slowest query explained, and its profile."""
     for r in results:
+        if r.name == FLOOR_LABEL:
+            continue
         if r.median_ms > r.budget_ms or explain_all:
             print(f"{r.name}: {r.url}")
             print(f"  slowest query ({r.slowest_ms:.1f} ms): {r.slowest_sql[:400]} ...")

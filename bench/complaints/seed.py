@@ -156,12 +156,23 @@ SELECT id, 'message', assignee_id, '', '', NULL::bigint, true,
        'We are looking into the records.', received_at + interval '1 day'
 FROM complaints_complaint WHERE id > %(k0)s AND assignee_id IS NOT NULL AND id %% 2 = 0
 UNION ALL
+SELECT id, 'drafted', drafted_by_id, '', '', NULL::bigint, false, decision_text,
+       decided_at - interval '1 day'
+FROM complaints_complaint WHERE id > %(k0)s AND decided_at IS NOT NULL
+    AND drafted_by_id IS NOT NULL
+UNION ALL
 SELECT id, 'decided', approved_by_id, 'pending_approval', 'decided', NULL::bigint, true,
        decision_text, decided_at
 FROM complaints_complaint WHERE id > %(k0)s AND decided_at IS NOT NULL
 UNION ALL
 SELECT id, 'closed', approved_by_id, 'decided', 'closed', NULL::bigint, true, '', closed_at
 FROM complaints_complaint WHERE id > %(k0)s AND closed_at IS NOT NULL
+UNION ALL
+-- As services.review writes them: every review request with its event (the customer's).
+SELECT c.id, 'review_requested', cu.user_id, 'decided', 'under_review', NULL::bigint, true,
+       'I do not agree with the decision.', c.decided_at + interval '3 days'
+FROM complaints_complaint c JOIN accounts_customer cu ON cu.id = c.customer_id
+WHERE c.id > %(k0)s AND c.status = 'under_review'
 """
 _NOTES = """
 INSERT INTO complaints_internalnote (complaint_id, author_id, text, created_at)

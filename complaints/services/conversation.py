@@ -31,6 +31,7 @@ from .. import events
 from ..enums import Status
 from ..locks import complaint_for_update
 from ..models import CannedReply, Complaint, ConversationAttachment, ConversationMessage
+from ..selectors_conversation import canned_replies_forget
 from .common import notify_customer, notify_staff, require_perm, stake_refuse
 
 BODY_MAX_LENGTH = 4000
@@ -264,4 +265,5 @@ def canned_reply_save(*, reply: CannedReply, actor: User, reason: str) -> Canned
         )
     body_check(reply.body, field="body")
     save_with_history(reply, actor=actor, reason=reason.strip())
+    transaction.on_commit(canned_replies_forget)  # the case pages offer it from now on
     return reply

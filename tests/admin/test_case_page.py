@@ -12,11 +12,22 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from complaints import services
-from complaints.enums import Category, EventType, PauseReason, Status
+from complaints.enums import (
+    Category,
+    Channel,
+    EventType,
+    ItemOutcome,
+    Outcome,
+    PauseReason,
+    RootCause,
+    Status,
+)
 from complaints.events import NOTICE_LABELS, event_display
 from complaints.models import CaseEvent, Complaint
 from complaints.notice_events import EVENTS
-from tests.factories.complaints import account_with_loans, dispute
+from notices.models import Notice
+from notices.services import notice_send
+from tests.factories.complaints import account_with_loans, decide_all, dispute, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +249,76 @@ def test_read_only_pages_have_a_back_link_not_close(staff_client, system_user):
     complaint = dispute(account=account, loans=_loans)
     body = client.get(_case_url(complaint)).content.decode()
     assert "结案" not in body and 'data-testid="act-' not in body
+
+
+def _decided_and_closed(system_user, drafter, *, with_loans: bool):
+    """A case decided by `drafter` (rejected), its decision delivered and the case closed: a
+    disputed loan record (with its credit-report objection) or a billing complaint."""
+    account, loans = account_with_loans(actor=system_user, amounts=("300.00",), authorized=True)
+    if with_loans:
+        c = dispute(account=account, loans=loans)
+    else:
+        c = services.complaint_submit(
+            actor=account.customer.user,
+            reason="submitted",
+            customer=account.customer,
+            account_id=account.pk,
+            category=Category.BILLING,
+            description="账单金额不对",
+            channel=Channel.PORTAL,
+        )
+    services.complaint_assign(complaint_id=c.pk, assignee=drafter, actor=drafter, reason="take")
+    if with_loans:
+        decide_all(c, drafter, outcome=ItemOutcome.REJECTED)
+    else:
+        services.complaint_decide(
+            complaint_id=c.pk,
+            actor=drafter,
+            reason="decided",
+            decision_text="账单无误。",
+            root_cause=RootCause.OTHER,
+            outcome=Outcome.REJECTED,
+        )
+    for notice in Notice.objects.filter(event="complaint.decided", object_id=str(c.pk)):
+        if notice.channel in ("email", "sms"):
+            notice_send(notice_id=notice.pk)
+    services.complaint_close(complaint_id=c.pk, actor=drafter, reason="answered")
+    c.refresh_from_db()
+    assert c.status == Status.CLOSED and c.drafted_by_id == drafter.pk
+    return c
+
+
+def _tables(sqls: list[str]) -> set[str]:
+    return {t for sql in sqls for t in re.findall(r'FROM "(\w+)"', sql)}
+
+
+def test_a_decided_case_reads_reviews_and_the_bureau_only_where_they_can_exist(
+    staff_client, system_user
+):
+    """Review requests are written with their timeline event and a case's credit-report rows
+    only for its disputed records: the page looks for neither on a case without them, and takes
+    the drafter from the timeline's actors. A reviewed dispute shows both, within 12 queries."""
+    client, _manager, _device = staff_client("manager")
+    drafter = staff("agent", username="drafter-1", first_name="起草人")
+    billing = _decided_and_closed(system_user, drafter, with_loans=False)
+    client.get(_case_url(billing))
+    own, conversation = _case_queries(client, billing)
+    tables = _tables(own)
+    assert "complaints_verificationrequest" not in tables
+    assert "accounts_creditreportcorrection" not in tables
+    # The drafter is the drafted event's actor: no query of its own for the staff shown.
+    assert [q for q in own if 'FROM "accounts_user"' in q and "auth_permission" not in q] == []
+    body = _en(client).get(_case_url(billing)).content.decode()
+    assert "drafted by 起草人" in body or f"drafted by {drafter.username}" in body
+
+    disputed = _decided_and_closed(system_user, drafter, with_loans=True)
+    services.review_request(
+        complaint_id=disputed.pk, actor=disputed.customer.user, grounds="那笔不是我借的"
+    )
+    own, conversation = _case_queries(client, disputed)
+    tables = _tables(own)
+    assert {"complaints_verificationrequest", "accounts_creditreportcorrection"} <= tables
+    assert len(own) + len(conversation) <= CASE_QUERY_BUDGET, "\n".join(own + conversation)
+    body = _zh(client).get(_case_url(disputed)).content.decode()
+    assert "那笔不是我借的" in body.split("核查申请", 1)[-1] or "那笔不是我借的" in body
+    assert 'data-testid="bureau"' in body

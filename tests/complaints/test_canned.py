@@ -148,3 +148,31 @@ def test_nothing_to_send_and_a_retired_reply_are_refused(case, system_user):
     with pytest.raises(ApplicationError):
         conversation.conversation_staff_reply(complaint_id=case.pk, actor=agent, canned_reply=zh)
     assert not ConversationMessage.objects.exists()
+
+
+def test_the_case_page_offers_a_saved_or_retired_reply_from_the_next_view(
+    case, system_user, django_capture_on_commit_callbacks
+):
+    """The offered replies are kept in the shared cache: a reply saved (or retired) through the
+    service is on (or off) the next case page, and a kept list costs the page no query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, manager = _client(system_user, "manager", "canned_cache_mgr")
+    url = f"/admin/complaints/complaint/{case.pk}/change/"
+    first = _reply(manager, title="受理通知")
+    assert "受理通知" in client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    assert not [q for q in ctx.captured_queries if "complaints_cannedreply" in q["sql"]]
+
+    # The kept lists are dropped once the save commits (the test's transaction never does).
+    with django_capture_on_commit_callbacks(execute=True):
+        _reply(manager, title="补充材料")
+    page = client.get(url).content.decode()
+    assert "受理通知" in page and "补充材料" in page
+    first.active = False
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation.canned_reply_save(reply=first, actor=manager, reason="停用")
+    page = client.get(url).content.decode()
+    assert "受理通知" not in page and "补充材料" in page
