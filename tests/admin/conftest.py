@@ -41,6 +41,17 @@ def login(client: Client, user: User, device: TOTPDevice, password: str = PASSWO
     )
 
 
+def browser_sign_in(page, user: User, device: TOTPDevice, next_url: str = "/admin/") -> None:
+    """Sign `user` in through the admin's login form in a real browser (password and the
+    device's current code), landing on `next_url`."""
+    page.goto(f"/admin/login/?next={next_url}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.fill("#id_otp_token", totp_now(device))
+    page.click("#login-form input[type=submit]")
+    page.wait_for_url(f"**{next_url}")
+
+
 def without_stepup(client: Client) -> Client:
     """The same signed-in, verified login under a new session key: the TOTP sign-in counts as a
     step-up only for the session it opened (core/stepup.py), so this one has no fresh code."""

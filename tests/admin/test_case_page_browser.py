@@ -15,7 +15,7 @@ from complaints.models import CannedReply
 from complaints.services import conversation
 from tests.factories.complaints import staff
 
-from .conftest import PASSWORD, totp_now
+from .conftest import browser_sign_in
 from .test_case_page import _decided_and_closed
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,12 +40,7 @@ def test_a_reviewed_dispute_shows_its_review_bureau_and_replies(page, system_use
         reason="new",
     )
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto("/admin/login/")
-    page.fill("#id_username", manager.username)
-    page.fill("#id_password", PASSWORD)
-    page.fill("#id_otp_token", totp_now(device))
-    page.click("#login-form input[type=submit]")
-    page.wait_for_url("**/admin/")
+    browser_sign_in(page, manager, device)
     for lang, (reviews, bureau) in WORDS.items():
         page.goto(f"/admin/complaints/complaint/{case.pk}/change/?lang={lang}")
         assert page.get_by_role("heading", name=reviews).is_visible()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, totp_now
+from .conftest import browser_sign_in
 from .test_customer_page import _relationship
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,12 +25,7 @@ def test_from_the_case_to_the_whole_relationship(page, system_user, make_staff):
     user, device = make_staff("agent")
 
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto("/admin/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.fill("#id_otp_token", totp_now(device))
-    page.click("#login-form input[type=submit]")
-    page.wait_for_url("**/admin/")
+    browser_sign_in(page, user, device)
 
     # The queue flags the repeat; the case page links the earlier one and the customer.
     page.goto("/admin/complaints/complaint/")

@@ -15,22 +15,13 @@ from backoffice.roles import roles_sync
 from closures.enums import CampaignStatus
 from closures.models import ClosureCampaign, ClosureRequest
 from closures.services import campaigns
-from tests.admin.conftest import PASSWORD, totp_now
+from tests.admin.conftest import PASSWORD, browser_sign_in
 from tests.factories import CreditAccountFactory, CustomerFactory, LoanRecordFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/shots/campi")
 PHONE = {"width": 390, "height": 844}
-
-
-def _sign_in(page, user, device, next_url: str) -> None:
-    page.goto(f"/admin/login/?next={next_url}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.fill("#id_otp_token", totp_now(device))
-    page.click("#login-form input[type=submit]")
-    page.wait_for_url(f"**{next_url}")
 
 
 def _shots(page, name: str) -> None:
@@ -54,7 +45,7 @@ def test_create_approve_and_follow_a_campaign(page, _playwright_browser, live_se
         password=PASSWORD,
     )  # fmt: skip
 
-    _sign_in(page, manager, mdevice, "/admin/closures/closurecampaign/")
+    browser_sign_in(page, manager, mdevice, "/admin/closures/closurecampaign/")
     page.click("[data-testid=campaign-new]")
     page.wait_for_url("**/closurecampaign/create/")
     page.fill("#id_title", "现金借款产品下线")
@@ -81,7 +72,7 @@ def test_create_approve_and_follow_a_campaign(page, _playwright_browser, live_se
     context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
     rpage = context.new_page()
     change = f"/admin/closures/closurecampaign/{campaign.pk}/change/"
-    _sign_in(rpage, reviewer, rdevice, change)
+    browser_sign_in(rpage, reviewer, rdevice, change)
     # The sign-in's code counts as the step-up for its session (core/stepup.py); the redirect
     # to the code page without one is held by test_campaigns.py's admin walk.
     rpage.click("[data-testid=campaign-approve]")

@@ -13,22 +13,13 @@ from django.conf import settings
 
 from accounts.enums import PartnerChangeStatus, PartnerInterfaceStatus
 from accounts.models import PartnerInterfaceChange
-from tests.admin.conftest import PASSWORD, totp_now
+from tests.admin.conftest import browser_sign_in, totp_now
 
 from .conftest import register
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/shots/regh")
-
-
-def _sign_in(page, user, device, next_url: str) -> None:
-    page.goto(f"/admin/login/?next={next_url}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.fill("#id_otp_token", totp_now(device))
-    page.click("#login-form input[type=submit]")
-    page.wait_for_url(f"**{next_url}")
 
 
 def _drop_stepup(page) -> None:
@@ -65,7 +56,7 @@ def test_suspension_proposed_and_approved_with_a_fresh_code(
     interface = register(manager, code="PI-QUICKCASH-V1", partner="速贷通小额现金")
     url = f"/admin/accounts/partnerinterface/{interface.pk}/change/"
 
-    _sign_in(page, officer, officer_device, url)
+    browser_sign_in(page, officer, officer_device, url)
     page.click("[data-testid=propose-suspend]")
     page.wait_for_url("**/propose/suspend/")
     _shots(page, "propose")
@@ -80,7 +71,7 @@ def test_suspension_proposed_and_approved_with_a_fresh_code(
     context = _playwright_browser.new_context(base_url=live_server.url, locale="zh-CN")
     other = context.new_page()
     try:
-        _sign_in(other, manager, manager_device, url)
+        browser_sign_in(other, manager, manager_device, url)
         _drop_stepup(other)
         other.click("[data-testid=approve-change]")
         other.wait_for_url("**/admin/stepup/**")

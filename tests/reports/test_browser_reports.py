@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from complaints.enums import Category, Channel, RootCause
-from tests.admin.conftest import PASSWORD, totp_now
+from tests.admin.conftest import browser_sign_in
 from tests.reports.desk import Desk, local, today
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,12 +45,7 @@ def _seed(system_user) -> None:
 
 def _sign_in(page, make_staff) -> None:
     user, device = make_staff("manager")
-    page.goto("/admin/login/?next=/admin/reports/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.fill("#id_otp_token", totp_now(device))
-    page.click("#login-form input[type=submit]")
-    page.wait_for_url("**/admin/reports/")
+    browser_sign_in(page, user, device, "/admin/reports/")
 
 
 def test_manager_dashboard_report_range_and_csv(page, make_staff, system_user):
