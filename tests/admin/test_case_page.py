@@ -25,9 +25,13 @@ from complaints.enums import (
 from complaints.events import NOTICE_LABELS, event_display
 from complaints.models import CaseEvent, Complaint
 from complaints.notice_events import EVENTS
-from notices.models import Notice
-from notices.services import notice_send
-from tests.factories.complaints import account_with_loans, decide_all, dispute, staff
+from tests.factories.complaints import (
+    account_with_loans,
+    decide_all,
+    deliver_external,
+    dispute,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -279,9 +283,7 @@ def _decided_and_closed(system_user, drafter, *, with_loans: bool):
             root_cause=RootCause.OTHER,
             outcome=Outcome.REJECTED,
         )
-    for notice in Notice.objects.filter(event="complaint.decided", object_id=str(c.pk)):
-        if notice.channel in ("email", "sms"):
-            notice_send(notice_id=notice.pk)
+    deliver_external(c, "complaint.decided")
     services.complaint_close(complaint_id=c.pk, actor=drafter, reason="answered")
     c.refresh_from_db()
     assert c.status == Status.CLOSED and c.drafted_by_id == drafter.pk

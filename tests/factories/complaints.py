@@ -10,6 +10,8 @@ from accounts.services import AuthorizationInput
 from complaints import services
 from complaints.enums import Category, Channel, ItemOutcome, RootCause
 from core.models import StepUpVerification
+from notices.models import Notice
+from notices.services import notice_send
 from tests.factories import CreditAccountFactory, StaffFactory
 
 
@@ -141,3 +143,12 @@ def decide_all(c, actor, outcome=ItemOutcome.UPHELD, **kw):
         ],
         **kw,
     )
+
+
+def deliver_external(complaint, event_name: str) -> None:
+    """Send the email and SMS notices of `event_name` about `complaint` (delivered: the review
+    and appeal windows count from then)."""
+    for n in Notice.objects.filter(
+        event=event_name, object_id=str(complaint.pk), channel__in=["email", "sms"]
+    ):
+        notice_send(notice_id=n.pk)

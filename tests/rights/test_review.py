@@ -23,12 +23,12 @@ from core.clock import SHANGHAI, local_date
 from core.errors import ApplicationError
 from notices.enums import NoticeStatus
 from notices.models import Notice
-from notices.services import notice_send
 from tests.factories.complaints import (
     account_with_loans,
     case_events,
     change_reasons,
     decide_all,
+    deliver_external,
     dispute,
     event,
     fresh_stepup,
@@ -44,13 +44,6 @@ def _refused(call, code: str, status: int = 409) -> ApplicationError:
         call()
     assert (exc.value.code, exc.value.status) == (code, status)
     return exc.value
-
-
-def _deliver_external(complaint, event_name: str) -> None:
-    for n in Notice.objects.filter(
-        event=event_name, object_id=str(complaint.pk), channel__in=["email", "sms"]
-    ):
-        notice_send(notice_id=n.pk)
 
 
 def _decision_notices(complaint):
@@ -76,7 +69,7 @@ def rejected_and_closed(system_user):
     agent = staff("agent")
     services.complaint_assign(complaint_id=c.pk, assignee=agent, actor=agent, reason="take")
     decide_all(c, agent, outcome=ItemOutcome.REJECTED)
-    _deliver_external(c, "complaint.decided")
+    deliver_external(c, "complaint.decided")
     services.complaint_close(complaint_id=c.pk, actor=agent, reason="answered")
     c.refresh_from_db()
     assert c.status == Status.CLOSED and c.outcome == Outcome.REJECTED
@@ -203,7 +196,7 @@ def test_review_reopens_closed_case_and_upheld_review_reverses_the_loan(rejected
         lambda: services.complaint_close(complaint_id=c.pk, actor=agent, reason="again"),
         "notice_undelivered",
     )
-    _deliver_external(c, "complaint.review_decided")
+    deliver_external(c, "complaint.review_decided")
     services.complaint_close(complaint_id=c.pk, actor=agent, reason="answered again")
     c.refresh_from_db()
     assert c.status == Status.CLOSED
